@@ -1,0 +1,69 @@
+import { Logger } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { refreshWorkerSql, registerWorkerSql, unregisterWorkerSql } from '../db/sql/heartbeat.js';
+import type { WorkerIdentity } from './worker-identity.js';
+
+/**
+ * Keeps this process's `workers` rows fresh. States: stopped -> running -> stopped.
+ * Invariant: rows are registered before `start()` resolves, so no job is claimed by a worker
+ * without a row. A refresh that changes nothing means the lease expired: the identity is renewed
+ * and registered again, and `onLeaseLost` lets the owner forget the jobs it can no longer ack.
+ */
+export class Heartbeat {
+  private readonly logger = new Logger('QueueHeartbeat');
+  private timer: NodeJS.Timeout | null = null;
+  private beating: Promise<void> | null = null;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly schemaSql: string,
+    private readonly identity: WorkerIdentity,
+    private readonly queues: string[],
+    private readonly intervalMs: number,
+    private readonly orphanTimeoutMs: number,
+    private readonly onTick: () => void,
+    private readonly onLeaseLost: (oldWorkerId: string) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.timer) return;
+    await this.register();
+    this.timer = setInterval(() => {
+      if (this.beating) return;
+      this.beating = this.beat().finally(() => (this.beating = null));
+    }, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.beating;
+    await this.pool
+      .query(unregisterWorkerSql(this.schemaSql), [this.identity.workerId, this.identity.leaseHash])
+      .catch((err) => this.logger.warn(`could not remove worker rows: ${(err as Error).message}`));
+  }
+
+  private async register(): Promise<void> {
+    await this.pool.query(registerWorkerSql(this.schemaSql), [this.identity.workerId, this.identity.leaseHash, this.queues]);
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      const r = await this.pool.query(refreshWorkerSql(this.schemaSql), [
+        this.identity.workerId,
+        this.identity.leaseHash,
+        this.orphanTimeoutMs,
+      ]);
+      if (r.rowCount !== this.queues.length) {
+        const old = this.identity.workerId;
+        this.identity.renew();
+        this.logger.warn(`lease of worker ${old} expired (frozen or cut off); continuing as ${this.identity.workerId}`);
+        await this.register();
+        this.onLeaseLost(old);
+      }
+      this.onTick();
+    } catch (err) {
+      this.logger.warn(`heartbeat failed: ${(err as Error).message}`);
+    }
+  }
+}

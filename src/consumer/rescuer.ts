@@ -1,0 +1,43 @@
+import { Logger } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { rescueOrphansSql } from '../db/sql/rescue-orphans.js';
+
+/** Periodically returns the jobs of dead workers to `pending`. One per process; stop() awaits the run. */
+export class Rescuer {
+  private readonly logger = new Logger('QueueRescuer');
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly schemaSql: string,
+    private readonly channel: string,
+    private readonly orphanTimeoutMs: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.rescueNow(), this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Runs one rescue pass (skipped when one is already under way); resolves to the jobs rescued. */
+  rescueNow(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.pool
+      .query(rescueOrphansSql(this.schemaSql), [this.orphanTimeoutMs, this.channel])
+      .then((r) => {
+        const n = r.rows[0]?.rescued ?? 0;
+        if (n > 0) this.logger.warn(`rescued ${n} job(s) from workers that stopped heartbeating`);
+      })
+      .catch((err) => this.logger.warn(`rescue failed: ${(err as Error).message}`))
+      .finally(() => (this.running = null));
+    return this.running;
+  }
+}

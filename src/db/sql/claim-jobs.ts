@@ -1,0 +1,33 @@
+/** Columns a worker needs to build a `Job<T>`; listed, never `*`. */
+export interface ClaimedRow {
+  id: string;
+  name: string;
+  payload: unknown;
+  attempts: number;
+  max_attempts: number | null;
+  priority: number;
+  run_at: Date;
+  created_at: Date;
+  metadata: Record<string, unknown>;
+  idempotency_key: string | null;
+}
+
+/**
+ * Claims up to $4 due jobs of queue $2 whose names are in $3, for worker $1, in claim order
+ * (priority, then run_at, then id). SKIP LOCKED lets many processes claim at once without
+ * waiting on each other; the inner SELECT walks the partial claim index. Every comparison uses
+ * the database's now().
+ */
+export function claimJobsSql(s: string): string {
+  return `UPDATE ${s}.jobs j
+SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1
+FROM (
+  SELECT id FROM ${s}.jobs
+  WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now() AND name = ANY($3::text[])
+  ORDER BY priority DESC, run_at, id
+  LIMIT $4
+  FOR UPDATE SKIP LOCKED
+) c
+WHERE j.id = c.id
+RETURNING j.id, j.name, j.payload, j.attempts, j.max_attempts, j.priority, j.run_at, j.created_at, j.metadata, j.idempotency_key`;
+}

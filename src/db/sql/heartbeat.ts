@@ -1,0 +1,21 @@
+/** Registers a worker process for each of its queues, with the hash of its lease token. */
+export function registerWorkerSql(s: string): string {
+  return `INSERT INTO ${s}.workers (worker_id, queue, lease_hash)
+SELECT $1, q, $2 FROM unnest($3::text[]) AS q
+ON CONFLICT (worker_id, queue) DO NOTHING`;
+}
+
+/**
+ * Refreshes the rows of worker $1, only for the holder of the lease ($2 is the token's hash) and
+ * only while the lease has not expired ($3 ms): once others may have rescued its jobs, a late
+ * heartbeat changes nothing and the worker must register again under a new id.
+ */
+export function refreshWorkerSql(s: string): string {
+  return `UPDATE ${s}.workers SET last_seen = now()
+WHERE worker_id = $1 AND lease_hash = $2 AND last_seen > now() - $3 * interval '1 millisecond'
+RETURNING queue`;
+}
+
+export function unregisterWorkerSql(s: string): string {
+  return `DELETE FROM ${s}.workers WHERE worker_id = $1 AND lease_hash = $2`;
+}

@@ -1,0 +1,44 @@
+import type { ValidatedJob } from '../../producer/job.validation.js';
+
+/**
+ * Inserts N jobs of one queue in one statement: the arrays are unnested side by side, so the
+ * statement's text is the same for 1 job or 10,000 (one prepared plan), and the trigger sends
+ * one NOTIFY for the whole statement.
+ */
+export function insertJobsSql(s: string): string {
+  return `INSERT INTO ${s}.jobs (id, queue, name, payload, max_attempts, priority, run_at, metadata, idempotency_key)
+SELECT t.id, $1, t.name, t.payload, t.max_attempts, t.priority,
+       coalesce(t.run_at, now() + coalesce(t.delay_ms, 0) * interval '1 millisecond'),
+       t.metadata, t.idempotency_key
+FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::int[], $6::int[], $7::timestamptz[], $8::float8[], $9::jsonb[], $10::text[])
+  AS t(id, name, payload, max_attempts, priority, run_at, delay_ms, metadata, idempotency_key)`;
+}
+
+export function insertJobsParams(queue: string, ids: string[], jobs: ValidatedJob[]): unknown[] {
+  const n = jobs.length;
+  const names = new Array<string>(n);
+  const payloads = new Array<string>(n);
+  const maxAttempts = new Array<number | null>(n);
+  const priorities = new Array<number>(n);
+  const runAts = new Array<Date | null>(n);
+  const delays = new Array<number | null>(n);
+  const metadata = new Array<string>(n);
+  const keys = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) {
+    const j = jobs[i];
+    names[i] = j.name;
+    payloads[i] = j.payload;
+    maxAttempts[i] = j.maxAttempts;
+    priorities[i] = j.priority;
+    runAts[i] = j.runAt;
+    delays[i] = j.delayMs;
+    metadata[i] = j.metadata;
+    keys[i] = j.idempotencyKey;
+  }
+  return [queue, ids, names, payloads, maxAttempts, priorities, runAts, delays, metadata, keys];
+}
+
+/** After a unique violation: which of the given keys already exist (to name them in the error). */
+export function existingKeysSql(s: string): string {
+  return `SELECT idempotency_key FROM ${s}.jobs WHERE queue = $1 AND idempotency_key = ANY($2::text[])`;
+}

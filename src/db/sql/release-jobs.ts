@@ -1,0 +1,24 @@
+/**
+ * Returns jobs this worker holds but will not run (shutdown, or a handler cap overshoot) to
+ * `pending`, undoing the attempt count the claim added. Fenced by worker id and attempt.
+ * $1 ids, $2 attempts, $3 locked_by.
+ */
+export function releaseJobsSql(s: string): string {
+  return `UPDATE ${s}.jobs j
+SET status = 'pending', attempts = greatest(j.attempts - 1, 0), locked_at = NULL, locked_by = NULL
+FROM unnest($1::text[], $2::int[], $3::text[]) AS r(id, attempt, locked_by)
+WHERE j.id = r.id AND j.status = 'running' AND j.locked_by = r.locked_by AND j.attempts = r.attempt
+RETURNING j.id`;
+}
+
+/**
+ * Self-reconciliation: jobs marked `running` under worker $2 in queue $1 that the worker is not
+ * running (nor still acking), e.g. a claim whose reply was lost on a broken connection.
+ * $3 is every id the worker does hold.
+ */
+export function reconcileJobsSql(s: string): string {
+  return `UPDATE ${s}.jobs
+SET status = 'pending', attempts = greatest(attempts - 1, 0), locked_at = NULL, locked_by = NULL
+WHERE status = 'running' AND queue = $1 AND locked_by = $2 AND NOT (id = ANY($3::text[]))
+RETURNING id`;
+}

@@ -1,0 +1,35 @@
+import type { BackoffOptions } from '../backoff.js';
+import { PROCESS_METADATA } from '../queue.tokens.js';
+
+/** Options of one handler; each overrides the queue's setting. */
+export interface ProcessOptions {
+  /** At most this many jobs of this name run at once in this process. */
+  concurrency?: number;
+  /** Attempts for jobs pushed without `maxAttempts`. */
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  /** Aborts `job.signal` and fails the attempt when the handler runs longer. */
+  timeoutMs?: number;
+}
+
+export interface ProcessMetadata {
+  methodName: string | symbol;
+  name: string;
+  options: ProcessOptions;
+}
+
+/**
+ * Marks a method as the handler of jobs named `name` in the class's `@Processor` queue.
+ * Recorded as a list on the class (not on the method) so the explorer also sees a decorated
+ * property that is not a function, and can refuse it with a clear error.
+ */
+export function Process(name: string, options: ProcessOptions = {}): PropertyDecorator & MethodDecorator {
+  return (target: object, methodName: string | symbol) => {
+    const ctor = target.constructor;
+    const list: ProcessMetadata[] = Reflect.getOwnMetadata(PROCESS_METADATA, ctor) ?? [
+      ...(Reflect.getMetadata(PROCESS_METADATA, ctor) ?? []),
+    ];
+    list.push({ methodName, name, options });
+    Reflect.defineMetadata(PROCESS_METADATA, list, ctor);
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Every error this package throws on purpose extends {@link QueueError} and carries a stable
+ * `code`, so callers can branch on `err.code` without parsing messages.
+ */
+export class QueueError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input to `push` / `pushMany`: nothing was written. `field` names the offending input. */
+export class InvalidJobError extends QueueError {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super('INVALID_JOB', `Invalid job: ${field} ${reason}`);
+  }
+}
+
+/** A job with the same idempotency key already exists in the queue. Nothing was written. */
+export class IdempotencyConflictError extends QueueError {
+  constructor(
+    readonly queue: string,
+    readonly idempotencyKey: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'IDEMPOTENCY_CONFLICT',
+      `A job with idempotency key ${JSON.stringify(idempotencyKey)} already exists in queue "${queue}"`,
+      options,
+    );
+  }
+}
+
+/** A preassigned job id is already taken. Nothing was written. */
+export class DuplicateJobIdError extends QueueError {
+  constructor(
+    readonly jobId: string,
+    options?: { cause?: unknown },
+  ) {
+    super('DUPLICATE_JOB_ID', `A job with id ${jobId} already exists`, options);
+  }
+}
+
+/** A module option is wrong; thrown at bootstrap before any SQL runs. */
+export class InvalidQueueOptionsError extends QueueError {
+  constructor(
+    readonly option: string,
+    reason: string,
+  ) {
+    super('INVALID_OPTIONS', `QueueModule option "${option}" ${reason}`);
+  }
+}
+
+/** The database schema is missing or older than this package (with `migrate: false`). */
+export class SchemaNotReadyError extends QueueError {
+  constructor(message: string) {
+    super('SCHEMA_NOT_READY', message);
+  }
+}
+
+/** A `@Processor` / `@Process` declaration cannot be wired; thrown at bootstrap. */
+export class ProcessorDefinitionError extends QueueError {
+  constructor(message: string) {
+    super('INVALID_PROCESSOR', message);
+  }
+}
+
+/** The handler ran longer than its `timeoutMs`; recorded as the attempt's error. */
+export class JobTimeoutError extends QueueError {
+  constructor(readonly timeoutMs: number) {
+    super('JOB_TIMEOUT', `Handler exceeded timeoutMs (${timeoutMs} ms); job.signal was aborted`);
+  }
+}
+
+/** The handler's return value could not be stored as JSON; recorded as the attempt's error. */
+export class ResultNotSerializableError extends QueueError {
+  constructor(reason: string) {
+    super('RESULT_NOT_SERIALIZABLE', `Handler result is not JSON-serialisable: ${reason}`);
+  }
+}

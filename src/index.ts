@@ -1,0 +1,25 @@
+export { QueueModule, type QueueModuleAsyncOptions } from './queue.module.js';
+export type { QueueModuleOptions, QueueConfig } from './queue.options.js';
+export type { BackoffOptions } from './backoff.js';
+export { Processor, type ProcessorOptions } from './decorators/processor.decorator.js';
+export { Process, type ProcessOptions } from './decorators/process.decorator.js';
+export { InjectSink } from './decorators/inject-sink.decorator.js';
+export { getSinkToken } from './queue.tokens.js';
+export { QueueSink } from './producer/queue-sink.js';
+export { QueueRegistry } from './producer/queue-registry.js';
+export { QueueAdmin, type QueueStats } from './admin/queue-admin.js';
+export { NotifyBus, type NotifyListener, type ReconnectListener } from './notify/notify-bus.js';
+export { QueueOrchestrator } from './queue.orchestrator.js';
+export { Migrator, loadMigrations, MIGRATIONS_DIR } from './db/migrator.js';
+export type { Job, JobRecord, JobStatus, JobToPush, PushOptions, TransactionOptions } from './job.interfaces.js';
+export {
+  QueueError,
+  InvalidJobError,
+  IdempotencyConflictError,
+  DuplicateJobIdError,
+  InvalidQueueOptionsError,
+  SchemaNotReadyError,
+  ProcessorDefinitionError,
+  JobTimeoutError,
+  ResultNotSerializableError,
+} from './errors.js';

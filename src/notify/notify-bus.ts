@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import pg from 'pg';
+import { ReconnectBackoff } from './reconnect-backoff.js';
+
+export type NotifyListener = (payload: string, channel: string) => void;
+export type ReconnectListener = (generation: number) => void;
+
+export interface NotifyBusOptions {
+  /** Connection of the one LISTEN client (never from the pool: a pooler may not keep sessions). */
+  connection: pg.ClientConfig;
+  /** How often to check that the connection still delivers, with a NOTIFY to ourselves. */
+  pingIntervalMs?: number;
+  /** No echo within this long means a half-open connection: reconnect. */
+  pingTimeoutMs?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/**
+ * One LISTEN connection per process, fanned out to in-process subscribers.
+ *
+ * States: idle (no subscriber, no client) -> connecting -> live -> (lost -> waiting -> connecting)*,
+ * and stopped, which is final. Invariants: at most one client exists at a time; every subscribed
+ * channel is LISTENed on the live client; `generation` is bumped and `onReconnect` listeners run
+ * only after every LISTEN of a (re)connect has succeeded, so a catch-up never races the re-LISTEN.
+ * Connection changes run one at a time on `chain`, so a subscribe never races the close that
+ * follows the last unsubscribe.
+ */
+export class NotifyBus {
+  private readonly logger = new Logger('NotifyBus');
+  private readonly channels = new Map<string, Set<NotifyListener>>();
+  private readonly reconnectListeners = new Set<ReconnectListener>();
+  private readonly pingChannel = `nestjs_pg_queue_ping_${randomBytes(8).toString('hex')}`;
+  private readonly backoff: ReconnectBackoff;
+  private client: pg.Client | null = null;
+  private live = false;
+  private stopped = false;
+  private chain: Promise<void> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private pingDeadline: NodeJS.Timeout | null = null;
+  private generationValue = 0;
+
+  constructor(private readonly options: NotifyBusOptions) {
+    this.backoff = new ReconnectBackoff(options.minBackoffMs ?? 500, options.maxBackoffMs ?? 30_000);
+  }
+
+  /** Bumped after every successful connect and reconnect (once every channel is LISTENed again). */
+  get generation(): number {
+    return this.generationValue;
+  }
+
+  /** True while the LISTEN connection is up and listening. */
+  get connected(): boolean {
+    return this.live;
+  }
+
+  /** Calls `listener` with the payload of every NOTIFY on `channel`; returns the unsubscribe. */
+  subscribe(channel: string, listener: NotifyListener): () => void {
+    if (this.stopped) throw new Error('NotifyBus is stopped');
+    let set = this.channels.get(channel);
+    const isNewChannel = !set;
+    if (!set) this.channels.set(channel, (set = new Set()));
+    set.add(listener);
+    if (isNewChannel) this.enqueue(() => this.syncChannel(channel));
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const current = this.channels.get(channel);
+      if (!current?.delete(listener) || current.size > 0) return;
+      this.channels.delete(channel);
+      this.enqueue(() => this.syncChannel(channel));
+    };
+  }
+
+  /** Calls `listener` with the new generation after every successful (re)connect. */
+  onReconnect(listener: ReconnectListener): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
+  }
+
+  /** Sends a NOTIFY on the LISTEN connection. Rejects when the bus is not connected. */
+  async notify(channel: string, payload: string): Promise<void> {
+    if (!this.client || !this.live) throw new Error('NotifyBus is not connected');
+    await this.client.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  /** Closes the client and every timer. Idempotent; the bus cannot be restarted. */
+  async stop(): Promise<void> {
+    if (this.stopped) return this.chain;
+    this.stopped = true;
+    this.clearTimers();
+    this.channels.clear();
+    this.reconnectListeners.clear();
+    this.enqueue(() => this.disconnect());
+    await this.chain;
+  }
+
+  private enqueue(op: () => Promise<void>): void {
+    this.chain = this.chain.then(op).catch((err) => this.logger.error(`NotifyBus: ${(err as Error).message}`));
+  }
+
+  /** Brings the connection in line with the subscriptions for one channel. */
+  private async syncChannel(channel: string): Promise<void> {
+    if (this.stopped) return;
+    const wanted = this.channels.has(channel);
+    if (this.channels.size === 0) return this.disconnect();
+    if (!this.client) return this.connect();
+    if (!this.live) return; // a reconnect is scheduled and will LISTEN everything
+    try {
+      await this.client.query(`${wanted ? 'LISTEN' : 'UNLISTEN'} ${pg.escapeIdentifier(channel)}`);
+    } catch (err) {
+      this.lost(this.client, err);
+    }
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped || this.client || this.channels.size === 0) return;
+    const client = new pg.Client({ keepAlive: true, ...this.options.connection });
+    this.client = client;
+    // Always handled: a dropped LISTEN connection must never crash the process.
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    client.on('notification', (msg) => this.dispatch(msg.channel, msg.payload ?? ''));
+    try {
+      await client.connect();
+      for (const channel of [this.pingChannel, ...this.channels.keys()]) {
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      }
+    } catch (err) {
+      this.lost(client, err);
+      return;
+    }
+    if (this.client !== client || this.stopped) return;
+    this.live = true;
+    this.backoff.reset();
+    this.generationValue++;
+    this.schedulePing();
+    for (const listener of this.reconnectListeners) this.safeCall(() => listener(this.generationValue));
+  }
+
+  /** The client failed: drop it and schedule a reconnect with backoff. Safe to call repeatedly. */
+  private lost(client: pg.Client, err: unknown): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.live = false;
+    this.clearTimers();
+    client.removeAllListeners('notification');
+    client.on('error', () => undefined);
+    client.end().catch(() => undefined);
+    if (this.stopped || this.channels.size === 0) return;
+    const delay = this.backoff.next();
+    this.logger.warn(`LISTEN connection lost (${(err as Error)?.message ?? err}); reconnecting in ${delay} ms`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.enqueue(() => this.connect());
+    }, delay);
+  }
+
+  private async disconnect(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    this.live = false;
+    this.clearTimers();
+    if (!client) return;
+    client.removeAllListeners('notification');
+    client.removeAllListeners('end');
+    client.removeAllListeners('error');
+    client.on('error', () => undefined);
+    await client.end().catch(() => undefined);
+  }
+
+  private dispatch(channel: string, payload: string): void {
+    if (channel === this.pingChannel) {
+      if (this.pingDeadline) clearTimeout(this.pingDeadline);
+      this.pingDeadline = null;
+      this.schedulePing();
+      return;
+    }
+    const listeners = this.channels.get(channel);
+    if (!listeners) return;
+    for (const listener of [...listeners]) this.safeCall(() => listener(payload, channel));
+  }
+
+  /** A listener that throws, or returns a promise that rejects, never affects the others. */
+  private safeCall(fn: () => unknown): void {
+    try {
+      const r = fn() as unknown;
+      if (r && typeof (r as Promise<unknown>).catch === 'function') {
+        (r as Promise<unknown>).catch((err) => this.logger.error(`listener failed: ${(err as Error)?.message ?? err}`));
+      }
+    } catch (err) {
+      this.logger.error(`listener failed: ${(err as Error)?.message ?? err}`);
+    }
+  }
+
+  /** Half-open detection: a NOTIFY to ourselves must come back within the timeout. */
+  private schedulePing(): void {
+    if (this.pingTimer) clearTimeout(this.pingTimer);
+    const client = this.client;
+    if (!client || this.stopped) return;
+    this.pingTimer = setTimeout(() => {
+      this.pingTimer = null;
+      if (this.client !== client || !this.live) return;
+      this.pingDeadline = setTimeout(() => {
+        this.pingDeadline = null;
+        this.lost(client, new Error('no echo of the liveness NOTIFY'));
+      }, this.options.pingTimeoutMs ?? 5000);
+      client.query('SELECT pg_notify($1, $2)', [this.pingChannel, 'ping']).catch((err) => this.lost(client, err));
+    }, this.options.pingIntervalMs ?? 10_000);
+    this.pingTimer.unref?.();
+  }
+
+  private clearTimers(): void {
+    for (const t of [this.retryTimer, this.pingTimer, this.pingDeadline]) if (t) clearTimeout(t);
+    this.retryTimer = this.pingTimer = this.pingDeadline = null;
+  }
+}

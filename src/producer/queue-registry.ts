@@ -1,0 +1,35 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { quoteIdent } from '../db/identifier.js';
+import { InvalidJobError } from '../errors.js';
+import type { ResolvedQueueOptions } from '../queue.options.js';
+import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue.tokens.js';
+import { QueueSink } from './queue-sink.js';
+
+/** The sinks of every registered queue; `sink(name)` for code that picks the queue at runtime. */
+@Injectable()
+export class QueueRegistry {
+  private readonly sinks = new Map<string, QueueSink>();
+
+  constructor(
+    @Inject(QUEUE_POOL) pool: Pool,
+    @Inject(QUEUE_RESOLVED_OPTIONS) options: ResolvedQueueOptions,
+    @Inject(QUEUE_SCHEMA_READY) _ready: true,
+  ) {
+    const ctx = { pool, schema: options.schema, schemaSql: quoteIdent(options.schema), maxPayloadBytes: options.maxPayloadBytes };
+    for (const name of options.queues.keys()) this.sinks.set(name, new QueueSink(name, ctx));
+  }
+
+  /** The sink of `queue`. @throws InvalidJobError (field "queue") when the queue is not registered. */
+  sink(queue: string): QueueSink {
+    const sink = this.sinks.get(queue);
+    if (!sink) {
+      throw new InvalidJobError('queue', `${JSON.stringify(queue)} is not a registered queue (known: ${[...this.sinks.keys()].join(', ')})`);
+    }
+    return sink;
+  }
+
+  get queues(): string[] {
+    return [...this.sinks.keys()];
+  }
+}

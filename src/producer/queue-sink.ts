@@ -1,0 +1,122 @@
+import type { Pool } from 'pg';
+import { monotonicFactory } from 'ulid';
+import { DuplicateJobIdError, IdempotencyConflictError, InvalidJobError } from '../errors.js';
+import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
+import { statementTag } from '../db/identifier.js';
+import { existingKeysSql, insertJobsParams, insertJobsSql } from '../db/sql/insert-jobs.js';
+import { executorFor, withSavepoint, type Executor } from './executor.js';
+import { validateJob, validateJobs, validateTransaction, type ValidatedJob } from './job.validation.js';
+
+/** Monotonic within a millisecond, so ids of one process sort in push order. */
+const nextUlid = monotonicFactory();
+
+export interface QueueSinkContext {
+  pool: Pool;
+  /** The quoted schema name. */
+  schemaSql: string;
+  schema: string;
+  maxPayloadBytes: number;
+}
+
+/**
+ * Enqueues jobs into one queue, alone or inside the caller's transaction. Every input is
+ * validated before anything is sent to the database; a batch is one INSERT statement.
+ */
+export class QueueSink {
+  private readonly insertText: string;
+  private readonly insertName: string;
+
+  constructor(
+    /** The queue this sink writes to. */
+    readonly queue: string,
+    private readonly ctx: QueueSinkContext,
+  ) {
+    this.insertText = insertJobsSql(ctx.schemaSql);
+    this.insertName = `pgq_insert_${statementTag(ctx.schema)}`;
+  }
+
+  /**
+   * Enqueues one job and resolves to its id (the preassigned `options.id` when given).
+   * @throws InvalidJobError before anything is written; IdempotencyConflictError; DuplicateJobIdError.
+   */
+  async push<T = unknown>(name: string, data: T, options?: PushOptions): Promise<string> {
+    validateTransaction(options);
+    const job = validateJob(name, data, options, this.ctx.maxPayloadBytes);
+    const [id] = await this.insert([job], options);
+    return id;
+  }
+
+  /**
+   * Enqueues many jobs in one statement, all or nothing; resolves to their ids in input order.
+   * `tx` is the caller's transaction, as `{ queryRunner }`, `{ manager }` or `{ client }`.
+   */
+  async pushMany(jobs: JobToPush[], tx?: TransactionOptions): Promise<string[]> {
+    if (tx !== undefined && (tx === null || typeof tx !== 'object')) {
+      throw new InvalidJobError('tx', 'must be { queryRunner }, { manager } or { client }');
+    }
+    if (tx) {
+      for (const key of Object.keys(tx)) {
+        if (!['queryRunner', 'manager', 'client'].includes(key)) {
+          throw new InvalidJobError(`tx.${key}`, 'is not a transaction option (queryRunner, manager, client)');
+        }
+      }
+    }
+    validateTransaction(tx, 'tx');
+    const validated = validateJobs(jobs, this.ctx.maxPayloadBytes);
+    if (validated.length === 0) return [];
+    return this.insert(validated, tx);
+  }
+
+  private async insert(jobs: ValidatedJob[], tx: TransactionOptions | undefined): Promise<string[]> {
+    checkBatchUniqueness(this.queue, jobs);
+    const ids = jobs.map((j) => j.id ?? nextUlid());
+    const exec = executorFor(this.ctx.pool, tx);
+    try {
+      await withSavepoint(exec, () =>
+        exec.query({
+          // Named (prepared) only on our own pool: a caller's connection may not expect it.
+          name: exec.inCallerTransaction ? undefined : this.insertName,
+          text: this.insertText,
+          values: insertJobsParams(this.queue, ids, jobs),
+        }),
+      );
+    } catch (err) {
+      throw await this.translateUniqueViolation(err, jobs, ids, exec);
+    }
+    return ids;
+  }
+
+  private async translateUniqueViolation(err: unknown, jobs: ValidatedJob[], ids: string[], exec: Executor): Promise<unknown> {
+    const e = err as { code?: string; constraint?: string };
+    if (e.code !== '23505') return err;
+    if (e.constraint === 'jobs_pkey') {
+      const id = jobs.length === 1 ? ids[0] : (/\(id\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] ?? ids[0]);
+      return new DuplicateJobIdError(id, { cause: err });
+    }
+    const keys = jobs.map((j) => j.idempotencyKey).filter((k): k is string => k !== null);
+    let key = keys[0];
+    if (keys.length > 1) {
+      // The caller's transaction is usable again (the savepoint was rolled back), so we may ask.
+      const r = await exec.query<{ idempotency_key: string }>({ text: existingKeysSql(this.ctx.schemaSql), values: [this.queue, keys] });
+      key = r.rows[0]?.idempotency_key ?? key;
+    }
+    return new IdempotencyConflictError(this.queue, key ?? '', { cause: err });
+  }
+}
+
+/** Two jobs of one batch with the same key or id would fail the whole insert; say which, before writing. */
+function checkBatchUniqueness(queue: string, jobs: ValidatedJob[]): void {
+  if (jobs.length < 2) return;
+  const keys = new Set<string>();
+  const ids = new Set<string>();
+  for (const j of jobs) {
+    if (j.idempotencyKey !== null) {
+      if (keys.has(j.idempotencyKey)) throw new IdempotencyConflictError(queue, j.idempotencyKey);
+      keys.add(j.idempotencyKey);
+    }
+    if (j.id !== null) {
+      if (ids.has(j.id)) throw new DuplicateJobIdError(j.id);
+      ids.add(j.id);
+    }
+  }
+}

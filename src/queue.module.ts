@@ -1,0 +1,115 @@
+import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import pg from 'pg';
+import { QueueAdmin } from './admin/queue-admin.js';
+import { Migrator } from './db/migrator.js';
+import { ProcessorExplorer } from './discovery/processor.explorer.js';
+import { NotifyBus } from './notify/notify-bus.js';
+import { QueueRegistry } from './producer/queue-registry.js';
+import { QueueOrchestrator } from './queue.orchestrator.js';
+import { resolveQueueOptions, type QueueModuleOptions, type ResolvedQueueOptions } from './queue.options.js';
+import { getSinkToken, QUEUE_MODULE_OPTIONS, QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from './queue.tokens.js';
+
+export interface QueueModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory: (...args: any[]) => QueueModuleOptions | Promise<QueueModuleOptions>;
+  inject?: FactoryProvider['inject'];
+}
+
+const coreProviders: Provider[] = [
+  {
+    provide: QUEUE_RESOLVED_OPTIONS,
+    useFactory: (options: QueueModuleOptions) => resolveQueueOptions(options),
+    inject: [QUEUE_MODULE_OPTIONS],
+  },
+  {
+    provide: QUEUE_POOL,
+    useFactory: (options: ResolvedQueueOptions) => {
+      if (options.pool) return options.pool;
+      const pool = new pg.Pool(options.connection);
+      // An idle client's error (say the server restarted) must not crash the process; the pool drops it.
+      pool.on('error', () => undefined);
+      return pool;
+    },
+    inject: [QUEUE_RESOLVED_OPTIONS],
+  },
+  {
+    provide: QUEUE_SCHEMA_READY,
+    useFactory: async (options: ResolvedQueueOptions, pool: pg.Pool) => {
+      const migrator = new Migrator(pool, options.schema);
+      try {
+        if (options.migrate) await migrator.migrate();
+        else await migrator.verify();
+      } catch (err) {
+        // Bootstrap fails here and no shutdown hook will run: close the pool we created.
+        if (!options.pool) await pool.end().catch(() => undefined);
+        throw err;
+      }
+      return true;
+    },
+    inject: [QUEUE_RESOLVED_OPTIONS, QUEUE_POOL],
+  },
+  {
+    provide: NotifyBus,
+    useFactory: (options: ResolvedQueueOptions, pool: pg.Pool) =>
+      new NotifyBus({ connection: options.listenConnection ?? options.connection ?? (pool as unknown as { options: pg.ClientConfig }).options }),
+    inject: [QUEUE_RESOLVED_OPTIONS, QUEUE_POOL],
+  },
+  QueueRegistry,
+  QueueAdmin,
+  ProcessorExplorer,
+  QueueOrchestrator,
+];
+
+function sinkProviders(queues: string[]): Provider[] {
+  return queues.map((queue) => ({
+    provide: getSinkToken(queue),
+    useFactory: (registry: QueueRegistry) => registry.sink(queue),
+    inject: [QueueRegistry],
+  }));
+}
+
+const coreExports = [QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, NotifyBus, QueueRegistry, QueueAdmin];
+
+/**
+ * The queue's Nest module. `forRoot` / `forRootAsync` register it globally: the pool, the
+ * migrator, one NotifyBus, a QueueSink per queue, the processor explorer and the workers.
+ */
+@Module({})
+export class QueueModule {
+  static forRoot(options: QueueModuleOptions): DynamicModule {
+    // Validate now too, so a bad option fails at the call site and sink tokens can be listed.
+    const resolved = resolveQueueOptions(options);
+    const sinks = sinkProviders([...resolved.queues.keys()]);
+    return {
+      module: QueueModule,
+      global: true,
+      imports: [DiscoveryModule],
+      providers: [{ provide: QUEUE_MODULE_OPTIONS, useValue: options }, ...coreProviders, ...sinks],
+      exports: [...coreExports, ...sinks],
+    };
+  }
+
+  /**
+   * Options from a factory (say from ConfigService). Queue names are then known only at runtime,
+   * so inject sinks with `QueueModule.forFeature('emails')` (for `@InjectSink`) or `QueueRegistry.sink()`.
+   */
+  static forRootAsync(options: QueueModuleAsyncOptions): DynamicModule {
+    return {
+      module: QueueModule,
+      global: true,
+      imports: [DiscoveryModule, ...(options.imports ?? [])],
+      providers: [
+        { provide: QUEUE_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+        ...coreProviders,
+      ],
+      exports: coreExports,
+    };
+  }
+
+  /** Registers `@InjectSink(queue)` providers for queues of a `forRootAsync` module. */
+  static forFeature(...queues: string[]): DynamicModule {
+    const sinks = sinkProviders(queues);
+    return { module: QueueModule, providers: sinks, exports: sinks };
+  }
+}
+

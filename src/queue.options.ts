@@ -1,0 +1,200 @@
+import type { ClientConfig, Pool, PoolConfig } from 'pg';
+import { InvalidQueueOptionsError } from './errors.js';
+import { validateBackoff, type BackoffOptions } from './backoff.js';
+
+/** One queue: a name, or a name with settings that override the module's. */
+export interface QueueConfig {
+  name: string;
+  /** Handlers of this queue running at once in one process. Default 10. */
+  concurrency?: number;
+  /** Fallback poll of this queue. Default: the module's `pollIntervalMs`. */
+  pollIntervalMs?: number;
+  /** Attempts for jobs pushed without `maxAttempts`. Default: the module's. */
+  maxAttempts?: number;
+  /** Delay before a failed attempt is retried. Default: the module's. */
+  backoff?: BackoffOptions;
+}
+
+/** Options of `QueueModule.forRoot()`; see the README for each one. */
+export interface QueueModuleOptions {
+  connection?: PoolConfig;
+  pool?: Pool;
+  listenConnection?: ClientConfig;
+  schema?: string;
+  migrate?: boolean;
+  queues: Array<string | QueueConfig>;
+  workers?: boolean;
+  pollIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  orphanTimeoutMs?: number;
+  shutdownGraceMs?: number;
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  /** Largest accepted payload (and metadata), in bytes of JSON. Default 1 MiB. */
+  maxPayloadBytes?: number;
+}
+
+export interface ResolvedQueueConfig {
+  name: string;
+  concurrency: number;
+  pollIntervalMs: number;
+  maxAttempts: number;
+  backoff: BackoffOptions;
+}
+
+export interface ResolvedQueueOptions {
+  connection?: PoolConfig;
+  pool?: Pool;
+  listenConnection?: ClientConfig;
+  schema: string;
+  migrate: boolean;
+  queues: Map<string, ResolvedQueueConfig>;
+  workers: boolean;
+  pollIntervalMs: number;
+  heartbeatIntervalMs: number;
+  orphanTimeoutMs: number;
+  shutdownGraceMs: number;
+  maxAttempts: number;
+  backoff: BackoffOptions;
+  maxPayloadBytes: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
+export const DEFAULT_CONCURRENCY = 10;
+
+const MODULE_KEYS = new Set([
+  'connection', 'pool', 'listenConnection', 'schema', 'migrate', 'queues', 'workers', 'pollIntervalMs',
+  'heartbeatIntervalMs', 'orphanTimeoutMs', 'shutdownGraceMs', 'maxAttempts', 'backoff', 'maxPayloadBytes',
+]);
+const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'maxAttempts', 'backoff']);
+
+/** Unquoted-identifier shape, short enough that "<schema>.jobs" is a valid NOTIFY channel. */
+const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
+export const MAX_QUEUE_NAME_LENGTH = 128;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function positiveInt(option: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidQueueOptionsError(option, `must be an integer >= ${min}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'symbol' || typeof v === 'function') return typeof v;
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** A queue name: non-empty, at most 128 characters, no NUL byte, well-formed unicode. */
+export function queueNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return `must be a string, got ${describe(name)}`;
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > MAX_QUEUE_NAME_LENGTH) return `must be at most ${MAX_QUEUE_NAME_LENGTH} characters`;
+  if (name.includes('\0')) return 'must not contain a NUL byte';
+  if (!name.isWellFormed()) return 'must be well-formed unicode';
+  return undefined;
+}
+
+/** Validates every option and fills in defaults. Throws {@link InvalidQueueOptionsError}. */
+export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueOptions {
+  if (!isPlainObject(options)) throw new InvalidQueueOptionsError('options', 'must be an object');
+  for (const key of Object.keys(options)) {
+    if (!MODULE_KEYS.has(key)) throw new InvalidQueueOptionsError(key, 'is not a known option');
+  }
+  if (options.connection === undefined && options.pool === undefined) {
+    throw new InvalidQueueOptionsError('connection', 'is required (a pg PoolConfig) unless "pool" is given');
+  }
+  if (options.connection !== undefined && options.pool !== undefined) {
+    throw new InvalidQueueOptionsError('pool', 'cannot be combined with "connection": give one of them');
+  }
+  if (options.connection !== undefined && !isPlainObject(options.connection)) {
+    throw new InvalidQueueOptionsError('connection', 'must be a pg PoolConfig object');
+  }
+  if (options.pool !== undefined && (typeof options.pool !== 'object' || typeof options.pool?.connect !== 'function')) {
+    throw new InvalidQueueOptionsError('pool', 'must be a pg.Pool');
+  }
+  if (options.listenConnection !== undefined && !isPlainObject(options.listenConnection)) {
+    throw new InvalidQueueOptionsError('listenConnection', 'must be a pg ClientConfig object');
+  }
+  const schema = options.schema ?? 'pgqueue';
+  if (typeof schema !== 'string' || !SCHEMA_RE.test(schema)) {
+    throw new InvalidQueueOptionsError(
+      'schema',
+      `must be an identifier (letters, digits, underscores; not starting with a digit; at most 50 characters), got ${describe(schema)}`,
+    );
+  }
+  for (const flag of ['migrate', 'workers'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+      throw new InvalidQueueOptionsError(flag, `must be a boolean, got ${describe(options[flag])}`);
+    }
+  }
+  const pollIntervalMs = positiveInt('pollIntervalMs', options.pollIntervalMs, 1000, 10);
+  const heartbeatIntervalMs = positiveInt('heartbeatIntervalMs', options.heartbeatIntervalMs, 5000, 10);
+  const orphanTimeoutMs = positiveInt('orphanTimeoutMs', options.orphanTimeoutMs, 30_000, 10);
+  if (orphanTimeoutMs < 2 * heartbeatIntervalMs) {
+    throw new InvalidQueueOptionsError(
+      'orphanTimeoutMs',
+      `must be at least twice heartbeatIntervalMs (${heartbeatIntervalMs}), got ${orphanTimeoutMs}: a live worker would lose its jobs`,
+    );
+  }
+  const shutdownGraceMs = positiveInt('shutdownGraceMs', options.shutdownGraceMs, 10_000, 0);
+  const maxAttempts = positiveInt('maxAttempts', options.maxAttempts, 25);
+  const maxPayloadBytes = positiveInt('maxPayloadBytes', options.maxPayloadBytes, 1024 * 1024);
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  validateBackoff('backoff', backoff);
+
+  if (!Array.isArray(options.queues) || options.queues.length === 0) {
+    throw new InvalidQueueOptionsError('queues', 'must be a non-empty array of queue names or { name, ... } objects');
+  }
+  const queues = new Map<string, ResolvedQueueConfig>();
+  options.queues.forEach((entry, i) => {
+    const at = `queues[${i}]`;
+    const config: QueueConfig = typeof entry === 'string' ? { name: entry } : entry;
+    if (!isPlainObject(config)) throw new InvalidQueueOptionsError(at, 'must be a queue name or a { name, ... } object');
+    for (const key of Object.keys(config)) {
+      if (!QUEUE_KEYS.has(key)) throw new InvalidQueueOptionsError(`${at}.${key}`, 'is not a known queue option');
+    }
+    const problem = queueNameProblem(config.name);
+    if (problem) throw new InvalidQueueOptionsError(`${at}.name`, problem);
+    if (queues.has(config.name)) {
+      throw new InvalidQueueOptionsError(`${at}.name`, `duplicates queue "${config.name}": each queue is listed once`);
+    }
+    if (config.backoff !== undefined) validateBackoff(`${at}.backoff`, config.backoff);
+    queues.set(config.name, {
+      name: config.name,
+      concurrency: positiveInt(`${at}.concurrency`, config.concurrency, DEFAULT_CONCURRENCY),
+      pollIntervalMs: positiveInt(`${at}.pollIntervalMs`, config.pollIntervalMs, pollIntervalMs, 10),
+      maxAttempts: positiveInt(`${at}.maxAttempts`, config.maxAttempts, maxAttempts),
+      backoff: config.backoff ?? backoff,
+    });
+  });
+
+  return {
+    connection: options.connection,
+    pool: options.pool,
+    listenConnection: options.listenConnection,
+    schema,
+    migrate: options.migrate ?? true,
+    queues,
+    workers: options.workers ?? true,
+    pollIntervalMs,
+    heartbeatIntervalMs,
+    orphanTimeoutMs,
+    shutdownGraceMs,
+    maxAttempts,
+    backoff,
+    maxPayloadBytes,
+  };
+}

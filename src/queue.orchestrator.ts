@@ -1,0 +1,158 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import type { Pool } from 'pg';
+import { Acker, type Ack } from './consumer/acker.js';
+import { Fetcher } from './consumer/fetcher.js';
+import type { HandlerDefinition } from './consumer/handler-definition.js';
+import { Heartbeat } from './consumer/heartbeat.js';
+import { Rescuer } from './consumer/rescuer.js';
+import { Worker } from './consumer/worker.js';
+import { WorkerIdentity } from './consumer/worker-identity.js';
+import { jobsChannel, quoteIdent } from './db/identifier.js';
+import { releaseJobsSql } from './db/sql/release-jobs.js';
+import { ProcessorExplorer } from './discovery/processor.explorer.js';
+import { NotifyBus } from './notify/notify-bus.js';
+import type { ResolvedQueueOptions } from './queue.options.js';
+import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from './queue.tokens.js';
+
+interface QueueRuntime {
+  worker: Worker;
+  fetcher: Fetcher;
+}
+
+/**
+ * Owns every started part of the consumer side and their order:
+ * discover (onModuleInit) -> heartbeat, bus, fetchers (onApplicationBootstrap) ->
+ * stop claiming, drain within the grace period, abort and release the rest, flush acks
+ * (beforeApplicationShutdown) -> close the bus and the pool we created (onApplicationShutdown).
+ */
+@Injectable()
+export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('QueueOrchestrator');
+  private readonly s: string;
+  private readonly identity = new WorkerIdentity();
+  private handlers = new Map<string, Map<string, HandlerDefinition>>();
+  private readonly runtimes = new Map<string, QueueRuntime>();
+  private acker: Acker | null = null;
+  private heartbeat: Heartbeat | null = null;
+  private rescuer: Rescuer | null = null;
+  private unsubscribe: Array<() => void> = [];
+  private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+
+  constructor(
+    @Inject(QUEUE_RESOLVED_OPTIONS) private readonly options: ResolvedQueueOptions,
+    @Inject(QUEUE_POOL) private readonly pool: Pool,
+    @Inject(QUEUE_SCHEMA_READY) _ready: true,
+    private readonly explorer: ProcessorExplorer,
+    private readonly bus: NotifyBus,
+  ) {
+    this.s = quoteIdent(options.schema);
+  }
+
+  /** The id this process writes in `locked_by` (it changes if its lease ever expires). */
+  get workerId(): string {
+    return this.identity.workerId;
+  }
+
+  onModuleInit(): void {
+    this.handlers = this.explorer.explore();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.workers || this.state !== 'idle') return;
+    const queues = [...this.handlers.keys()];
+    if (queues.length === 0) return;
+    this.state = 'running';
+    this.acker = new Acker(this.pool, this.s, this.options.schema, (acks) => this.acksLanded(acks));
+    for (const queue of queues) {
+      const config = this.options.queues.get(queue)!;
+      let fetcher!: Fetcher;
+      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed());
+      fetcher = new Fetcher({
+        pool: this.pool,
+        schemaSql: this.s,
+        schema: this.options.schema,
+        queue,
+        pollIntervalMs: config.pollIntervalMs,
+        worker,
+        workerId: () => this.identity.workerId,
+        ackPendingIds: () => this.acker!.ownedIds(queue),
+      });
+      this.runtimes.set(queue, { worker, fetcher });
+    }
+    this.heartbeat = new Heartbeat(
+      this.pool,
+      this.s,
+      this.identity,
+      queues,
+      this.options.heartbeatIntervalMs,
+      this.options.orphanTimeoutMs,
+      () => this.runtimes.forEach((r) => r.fetcher.requestReconcile()),
+      (oldId) => this.runtimes.forEach((r) => r.worker.abandon(oldId)),
+    );
+    await this.heartbeat.start();
+    this.rescuer = new Rescuer(this.pool, this.s, jobsChannel(this.options.schema), this.options.orphanTimeoutMs, this.options.pollIntervalMs);
+    this.rescuer.start();
+    this.unsubscribe.push(
+      this.bus.subscribe(jobsChannel(this.options.schema), (payload) => this.notified(payload)),
+      // Catch up after every (re)connect: NOTIFYs sent while we were not listening are gone.
+      this.bus.onReconnect(() => this.runtimes.forEach((r) => r.fetcher.wake())),
+    );
+    for (const r of this.runtimes.values()) r.fetcher.start();
+    this.logger.log(`worker ${this.identity.workerId} started on queue(s) ${queues.join(', ')}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+    const runtimes = [...this.runtimes.values()];
+    await Promise.all(runtimes.map((r) => r.fetcher.stop()));
+    await Promise.all(runtimes.map((r) => r.worker.drain(this.options.shutdownGraceMs)));
+    const released = runtimes.flatMap((r) => r.worker.abortAll(new Error('shutting down')));
+    if (released.length > 0) {
+      this.logger.warn(`returning ${released.length} unfinished job(s) to pending after the ${this.options.shutdownGraceMs} ms grace period`);
+      await this.pool
+        .query(releaseJobsSql(this.s), [released.map((j) => j.id), released.map((j) => j.attempt), released.map((j) => j.lockedBy)])
+        .catch((err) => this.logger.error(`could not release jobs (they will be rescued): ${(err as Error).message}`));
+    }
+    await this.acker?.stop(Math.max(1000, this.options.shutdownGraceMs));
+    await this.rescuer?.stop();
+    await this.heartbeat?.stop();
+    this.state = 'stopped';
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.beforeApplicationShutdown();
+    await this.bus.stop();
+    if (!this.options.pool) await this.pool.end().catch(() => undefined);
+    this.state = 'stopped';
+  }
+
+  private notified(payload: string): void {
+    let msg: { queue?: string; delayMs?: number | null };
+    try {
+      msg = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    const fetcher = msg.queue !== undefined ? this.runtimes.get(msg.queue)?.fetcher : undefined;
+    if (!fetcher) return;
+    fetcher.wake();
+    if (typeof msg.delayMs === 'number' && msg.delayMs > 0) fetcher.wakeIn(msg.delayMs);
+  }
+
+  private acksLanded(acks: Ack[]): void {
+    for (const a of acks) {
+      if (a.status === 'failed') this.runtimes.get(a.queue)?.fetcher.wakeIn(a.retryDelayMs);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { INestApplication, Provider, Type } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { QueueModule, type QueueModuleOptions } from '../../src/index.js';
+import { databaseUrl } from './db.js';
+
+export type TestQueueOptions = Partial<QueueModuleOptions> & { schema: string };
+
+/** Boots a Nest application with QueueModule on the test database and the given providers. */
+export async function createQueueApp(
+  options: TestQueueOptions,
+  providers: Array<Provider | Type> = [],
+  imports: any[] = [],
+): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      QueueModule.forRoot({
+        connection: { connectionString: databaseUrl(), max: 5 },
+        queues: ['default'],
+        pollIntervalMs: 200,
+        ...options,
+      } as QueueModuleOptions),
+      ...imports,
+    ],
+    providers,
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: process.env.TEST_LOGS ? undefined : false });
+  await app.init();
+  return app;
+}

@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+
+export const databaseUrl = (): string => inject('databaseUrl');
+
+/** A fresh schema name per test file (or per test), so files run in parallel without sharing rows. */
+export function uniqueSchema(prefix = 't'): string {
+  return `${prefix}_${randomBytes(5).toString('hex')}`;
+}
+
+/** A pool for assertions, outside the module under test. */
+export function testPool(max = 4): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl(), max });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function dropSchema(pool: pg.Pool, schema: string): Promise<void> {
+  await pool.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+}
