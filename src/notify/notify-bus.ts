@@ -118,7 +118,7 @@ export class NotifyBus {
 
   private async connect(): Promise<void> {
     if (this.stopped || this.client || this.channels.size === 0) return;
-    const client = new pg.Client({ keepAlive: true, ...this.options.connection });
+    const client = new pg.Client({ keepAlive: true, application_name: 'nestjs-pg-queue:listen', ...this.options.connection });
     this.client = client;
     // Always handled: a dropped LISTEN connection must never crash the process.
     client.on('error', (err) => this.lost(client, err));

@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { afterAll, describe, expect, it } from 'vitest';
+import { getSinkToken, NotifyBus, Process, Processor, QueueAdmin, type Job, type QueueSink } from '../../src/index.js';
+import { createQueueApp } from '../helpers/app.js';
+import { dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
+import { waitFor } from '../helpers/wait.js';
+
+const done = new Set<string>();
+
+@Processor('default')
+@Injectable()
+class Recorder {
+  @Process('job')
+  run(job: Job) {
+    done.add(job.id);
+  }
+}
+
+describe('consumer: LISTEN loss and polling', () => {
+  const pool = testPool();
+  const schemas: string[] = [];
+  afterAll(async () => {
+    for (const s of schemas) await dropSchema(pool, s);
+    await pool.end();
+  });
+
+  it('LISTEN connection killed: generation bumps, jobs pushed during the gap still run', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    // A long poll interval, so that only the reconnect catch-up can pick the gap's jobs up quickly.
+    const app = await createQueueApp({ schema, pollIntervalMs: 60_000 }, [Recorder]);
+    const bus = app.get(NotifyBus);
+    const sink = app.get<QueueSink>(getSinkToken('default'));
+    await waitFor('bus connected', () => bus.connected);
+    const before = bus.generation;
+    // This app's LISTEN session: the listener's application_name, and its last statement names our channel.
+    const mine = await pool.query(
+      `SELECT pid FROM pg_stat_activity WHERE application_name = 'nestjs-pg-queue:listen' AND query LIKE $1`,
+      [`%${schema}.jobs%`],
+    );
+    expect(mine.rowCount).toBe(1);
+    await pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [mine.rows.map((r) => r.pid)]);
+    // Pushed while the bus is down or reconnecting: their NOTIFYs are lost.
+    const gap = await Promise.all(Array.from({ length: 20 }, (_, i) => sink.push('job', { i })));
+    await waitFor('generation bump', () => bus.generation > before);
+    await waitFor('gap jobs run', () => gap.every((id) => done.has(id)), 10_000);
+    // And NOTIFY works again after the reconnect.
+    const after = await sink.push('job', { after: true });
+    await waitFor('post-reconnect job run', () => done.has(after), 5_000);
+    await app.close();
+  });
+
+  it('with NOTIFY never delivered, polling alone runs every job', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const app = await createQueueApp({ schema, pollIntervalMs: 100 }, [Recorder]);
+    const admin = app.get(QueueAdmin);
+    // Drop the trigger: no NOTIFY is ever sent for inserts.
+    await pool.query(`DROP TRIGGER jobs_notify_inserted ON ${schema}.jobs`);
+    const sink = app.get<QueueSink>(getSinkToken('default'));
+    const ids = await sink.pushMany(Array.from({ length: 50 }, (_, i) => ({ name: 'job', data: { i } })));
+    await waitFor('all polled jobs done', async () => (await admin.stats()).default.done === 50, 10_000);
+    expect(ids.every((id) => done.has(id))).toBe(true);
+    await app.close();
+  });
+});
