@@ -68,7 +68,7 @@ function sinkProviders(queues: string[]): Provider[] {
   }));
 }
 
-const coreExports = [QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, NotifyBus, QueueRegistry, QueueAdmin];
+const coreExports = [QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, NotifyBus, QueueRegistry, QueueAdmin, QueueOrchestrator];
 
 /**
  * The queue's Nest module. `forRoot` / `forRootAsync` register it globally: the pool, the

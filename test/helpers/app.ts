@@ -24,6 +24,11 @@ export async function createQueueApp(
     providers,
   }).compile();
   const app = moduleRef.createNestApplication({ logger: process.env.TEST_LOGS ? undefined : false });
-  await app.init();
+  try {
+    await app.init();
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   return app;
 }

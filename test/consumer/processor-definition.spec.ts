@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Process, Processor, ProcessorDefinitionError } from '../../src/index.js';
+import { createQueueApp } from '../helpers/app.js';
+import { dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
+
+@Processor('unregistered')
+@Injectable()
+class UnknownQueueProcessor {
+  @Process('x')
+  x() {}
+}
+
+@Processor('default')
+@Injectable()
+class FirstHandler {
+  @Process('dup')
+  one() {}
+}
+
+@Processor('default')
+@Injectable()
+class SecondHandler {
+  @Process('dup')
+  two() {}
+}
+
+@Processor('default')
+@Injectable()
+class NotAFunction {
+  @Process('prop')
+  handler: unknown = 42;
+}
+
+@Processor('default')
+@Injectable()
+class BadOptions {
+  @Process('bad', { timeoutMs: -1 })
+  bad() {}
+}
+
+describe('@Processor / @Process bootstrap errors', () => {
+  const pool = testPool();
+  const schema = uniqueSchema();
+  afterAll(async () => {
+    await dropSchema(pool, schema);
+    await pool.end();
+  });
+
+  const boot = (providers: any[]) => createQueueApp({ schema }, providers);
+
+  it('refuses a processor of a queue that is not registered, naming the class', async () => {
+    const err = await boot([UnknownQueueProcessor]).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessorDefinitionError);
+    expect(err.message).toContain('UnknownQueueProcessor');
+    expect(err.message).toContain('"unregistered"');
+  });
+
+  it('refuses two handlers for the same queue and name, naming both', async () => {
+    const err = await boot([FirstHandler, SecondHandler]).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessorDefinitionError);
+    expect(err.message).toContain('FirstHandler.one');
+    expect(err.message).toContain('SecondHandler.two');
+  });
+
+  it('refuses a decorated member that is not a function, naming class and member', async () => {
+    const err = await boot([NotAFunction]).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessorDefinitionError);
+    expect(err.message).toContain('NotAFunction.handler');
+  });
+
+  it('refuses invalid handler options', async () => {
+    const err = await boot([BadOptions]).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessorDefinitionError);
+    expect(err.message).toContain('BadOptions.bad');
+    expect(err.message).toContain('timeoutMs');
+  });
+});
