@@ -1,0 +1,47 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { QueueModule } from '../../src/index.js';
+import { EmailProcessor } from './emails/email.processor.js';
+import { JobsController } from './jobs/jobs.controller.js';
+import { ReportsController } from './reports/reports.controller.js';
+import { ReportsProcessor } from './reports/reports.processor.js';
+import { User } from './users/user.entity.js';
+import { UsersController } from './users/users.controller.js';
+
+export interface SampleConfig {
+  databaseUrl: string;
+  /** Schema of the app's own tables (it must exist). Default `public`. */
+  schema?: string;
+  /** Schema of the queue's tables (created by the queue's migrations). Default `pgqueue`. */
+  queueSchema?: string;
+}
+
+/** The sample app, built from its configuration so tests can boot it on a schema of their own. */
+@Module({})
+export class AppModule {
+  static register({ databaseUrl, schema = 'public', queueSchema = 'pgqueue' }: SampleConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: databaseUrl,
+          schema,
+          entities: [User],
+          // Fine for a sample; a real app runs TypeORM migrations instead.
+          synchronize: true,
+          retryAttempts: 1,
+          retryDelay: 500,
+        }),
+        QueueModule.forRoot({
+          connection: { connectionString: databaseUrl, max: 10 },
+          schema: queueSchema,
+          queues: ['emails', { name: 'reports', concurrency: 2 }],
+          shutdownGraceMs: 10_000,
+        }),
+      ],
+      controllers: [UsersController, JobsController, ReportsController],
+      providers: [EmailProcessor, ReportsProcessor],
+    };
+  }
+}
