@@ -1,0 +1,114 @@
+/**
+ * Issue 6, items 1 and 2: several real worker processes share one queue, and one of them is
+ * SIGKILLed while it holds jobs in flight. Counts scale with RELIABILITY_SCALE (npm run soak).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { databaseUrl, testPool } from '../helpers/db.js';
+import { report, Scenario, scaled, timeoutFor, until } from './support/harness.js';
+
+const pool = testPool(4);
+const ORPHAN_MS = 2000;
+const POLL_MS = 200;
+const HEARTBEAT_MS = 250;
+const worker = { role: 'worker' as const, queues: [{ name: 'load', concurrency: 10 }], pollIntervalMs: POLL_MS, heartbeatIntervalMs: HEARTBEAT_MS, orphanTimeoutMs: ORPHAN_MS };
+
+describe('reliability: several processes', () => {
+  let sc: Scenario | null = null;
+  afterEach(async () => {
+    await sc?.teardown();
+    sc = null;
+  });
+
+  const JOBS_1 = scaled(20_000);
+  it(
+    `1. a producer and three worker processes share ${JOBS_1} jobs; pass: every job done, the ledger has each id exactly once`,
+    async () => {
+      sc = new Scenario(databaseUrl(), pool, 'multi');
+      await sc.setup();
+      // The first boot applies the migrations; the others find them done.
+      const workers = [sc.spawn(worker), sc.spawn(worker), sc.spawn(worker)];
+      const producer = sc.spawn({ role: 'producer', queues: [{ name: 'load' }] });
+      await Promise.all([...workers, producer].map((p) => p.ready()));
+
+      const pushed = await producer.request<number>({ cmd: 'produce', queue: 'load', name: 'work', count: JOBS_1, batch: 500 }, timeoutFor(240_000));
+      expect(pushed).toBe(JOBS_1);
+      await sc.waitAllDone(JOBS_1, timeoutFor(240_000));
+
+      const l = await sc.ledger();
+      const perProcess = await pool.query(`SELECT pid, count(*)::int AS n FROM ${sc.s}.ledger GROUP BY pid`);
+      expect(await sc.count('SELECT count(*) FROM $S.jobs')).toBe(JOBS_1);
+      expect(await sc.lost()).toBe(0);
+      expect(l.distinct).toBe(JOBS_1);
+      expect(l.runs).toBe(JOBS_1);
+      expect(l.twice.size).toBe(0);
+      // All three took part.
+      expect(perProcess.rows.length).toBe(3);
+      expect(sc.fatals()).toEqual([]);
+      report({ scenario: '1 several processes', jobs: JOBS_1, processes: 4, faults: 'none', lost: 0, twice: l.twice.size, extra: JSON.stringify(perProcess.rows) });
+    },
+    timeoutFor(300_000),
+  );
+
+  const JOBS_2 = scaled(3000);
+  it(
+    `2. SIGKILL of a worker with jobs in flight (${JOBS_2} jobs); pass: rescued within orphanTimeoutMs + one poll interval, every job done, ids run twice ⊆ the killed process's in-flight jobs`,
+    async () => {
+      sc = new Scenario(databaseUrl(), pool, 'kill');
+      await sc.setup();
+      const workers = [sc.spawn(worker), sc.spawn(worker), sc.spawn(worker)];
+      const producer = sc.spawn({ role: 'producer', queues: [{ name: 'load' }] });
+      await Promise.all([...workers, producer].map((p) => p.ready()));
+      const victim = workers[0];
+      // Jobs that take 20 ms, so every process always holds some in flight.
+      await producer.request({ cmd: 'produce', queue: 'load', name: 'work', count: JOBS_2, batch: 500, data: { sleepMs: 20 } }, timeoutFor(120_000));
+
+      const victimId = await victim.whoami();
+      await until('the victim to hold jobs in flight', () =>
+        sc!.count(`SELECT count(*) FROM $S.jobs WHERE status = 'running' AND locked_by = $1`, [victimId]),
+      );
+      victim.kill('SIGKILL');
+      await victim.exited;
+      // Once its backends are gone, the database state of the dead worker is frozen: what is
+      // still running under its id is exactly what it had in flight.
+      await until('the killed process to have no backend left', async () => (await sc!.backends(victim.tag)).length === 0, 10_000);
+      const inflight = new Set(
+        (await pool.query(`SELECT id FROM ${sc.s}.jobs WHERE status = 'running' AND locked_by = $1`, [victimId])).rows.map((r) => r.id as string),
+      );
+      const { rows: [frozen] } = await pool.query(
+        `SELECT greatest((SELECT max(last_seen) FROM ${sc.s}.workers WHERE worker_id = $1),
+                         (SELECT max(locked_at) FROM ${sc.s}.jobs WHERE status = 'running' AND locked_by = $1)) AS last_alive`,
+        [victimId],
+      );
+      expect(inflight.size).toBeGreaterThan(0);
+      expect(inflight.size).toBeLessThanOrEqual(10); // its concurrency
+
+      // Rescue time on the database clock: from the last sign of life to no job left under its id.
+      const rescuedAt = await until(
+        'the in-flight jobs of the killed worker to be rescued',
+        async () => {
+          const r = await pool.query(`SELECT count(*)::int AS n, clock_timestamp() AS now FROM ${sc!.s}.jobs WHERE status = 'running' AND locked_by = $1`, [victimId]);
+          return r.rows[0].n === 0 ? (r.rows[0].now as Date) : null;
+        },
+        ORPHAN_MS * 5,
+        10,
+      );
+      const rescueMs = rescuedAt.getTime() - (frozen.last_alive as Date).getTime();
+      // orphanTimeoutMs + one poll interval, plus 300 ms for the rescue statement and this poll on a busy 2-core machine.
+      expect(rescueMs).toBeLessThanOrEqual(ORPHAN_MS + POLL_MS + 300);
+
+      await sc.waitAllDone(JOBS_2, timeoutFor(120_000));
+      const l = await sc.ledger();
+      expect(await sc.lost()).toBe(0);
+      expect(l.distinct).toBe(JOBS_2);
+      for (const [id, runs] of l.twice) {
+        expect(inflight.has(id), `job ${id} ran twice but was not in flight in the killed process`).toBe(true);
+        expect(runs.length).toBe(2);
+        expect(runs[0].pid).toBe(victim.pid);
+      }
+      expect(l.twice.size).toBeLessThanOrEqual(inflight.size);
+      expect(sc.fatals()).toEqual([]);
+      report({ scenario: '2 SIGKILL', jobs: JOBS_2, processes: 4, faults: 'SIGKILL 1 worker', lost: 0, twice: l.twice.size, extra: `in flight ${inflight.size}, rescued after ${rescueMs} ms` });
+    },
+    timeoutFor(240_000),
+  );
+});
