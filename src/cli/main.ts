@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+/**
+ * The operators' CLI: `nestjs-pg-queue migrate` applies the queue's migrations (for deploys that
+ * run the app with `migrate: false`), `nestjs-pg-queue stats` prints job counts by queue and status.
+ * Exit codes: 0 done, 1 failed (one line on stderr), 2 bad arguments (usage on stderr).
+ */
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { Migrator } from '../db/migrator.js';
+import { quoteIdent } from '../db/identifier.js';
+import { statsSql } from '../db/sql/admin.js';
+import { resolveQueueOptions } from '../queue.options.js';
+
+const USAGE = `Usage: nestjs-pg-queue <migrate|stats> [--database-url URL] [--schema NAME] [--json]
+
+  migrate   apply the queue's pending migrations (under an advisory lock; safe to run concurrently)
+  stats     print job counts by queue and status
+
+  --database-url URL   Postgres connection string (default: $DATABASE_URL)
+  --schema NAME        the queue's schema (default: pgqueue)
+  --json               stats: print JSON instead of a table
+  -h, --help           print this help`;
+
+const STATUSES = ['pending', 'running', 'done', 'failed', 'killed'] as const;
+
+class UsageError extends Error {}
+
+interface Command {
+  command: 'migrate' | 'stats';
+  databaseUrl: string;
+  schema: string;
+  json: boolean;
+}
+
+function parse(argv: string[]): Command | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        'database-url': { type: 'string' },
+        schema: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (positionals.length === 0) throw new UsageError('missing command');
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const command = positionals[0];
+  if (command !== 'migrate' && command !== 'stats') throw new UsageError(`unknown command "${command}"`);
+  if (values.json && command !== 'stats') throw new UsageError('--json applies to stats only');
+  const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL;
+  if (!databaseUrl) throw new UsageError('give --database-url or set DATABASE_URL');
+  const schema = values.schema ?? 'pgqueue';
+  try {
+    // The same validation QueueModule applies to its `schema` option.
+    resolveQueueOptions({ connection: {}, queues: ['cli'], schema });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace('QueueModule option "schema"', '--schema'));
+  }
+  return { command, databaseUrl, schema, json: values.json };
+}
+
+function describeError(err: unknown): string {
+  const e = err as { message?: string; code?: string; errors?: Array<{ message?: string }> };
+  return e?.message || e?.errors?.[0]?.message || e?.code || String(err);
+}
+
+async function migrate(pool: pg.Pool, cmd: Command): Promise<void> {
+  const applied = await new Migrator(pool, cmd.schema).migrate();
+  if (applied.length === 0) console.log(`Schema "${cmd.schema}" is up to date.`);
+  for (const name of applied) console.log(`Applied ${name} to schema "${cmd.schema}".`);
+}
+
+async function stats(pool: pg.Pool, cmd: Command): Promise<void> {
+  await new Migrator(pool, cmd.schema).verify();
+  const rows = (await pool.query<{ queue: string; status: string; count: number }>(statsSql(quoteIdent(cmd.schema)))).rows;
+  const byQueue: Record<string, Record<string, number>> = {};
+  for (const r of rows) {
+    byQueue[r.queue] ??= Object.fromEntries(STATUSES.map((s) => [s, 0]));
+    byQueue[r.queue][r.status] = r.count;
+  }
+  if (cmd.json) {
+    console.log(JSON.stringify(byQueue, null, 2));
+    return;
+  }
+  const queues = Object.keys(byQueue).sort();
+  if (queues.length === 0) {
+    console.log(`No jobs in schema "${cmd.schema}".`);
+    return;
+  }
+  const header = ['queue', ...STATUSES];
+  const table = [header, ...queues.map((q) => [q, ...STATUSES.map((s) => String(byQueue[q][s]))])];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  for (const row of table) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
+}
+
+async function main(argv: string[]): Promise<number> {
+  let cmd: Command | 'help';
+  try {
+    cmd = parse(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`nestjs-pg-queue: ${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (cmd === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  let pool: pg.Pool;
+  try {
+    pool = new pg.Pool({ connectionString: cmd.databaseUrl, max: 1, connectionTimeoutMillis: 10_000 });
+  } catch (err) {
+    process.stderr.write(`nestjs-pg-queue: invalid database URL: ${describeError(err)}\n`);
+    return 2;
+  }
+  pool.on('error', () => undefined);
+  try {
+    await (cmd.command === 'migrate' ? migrate(pool, cmd) : stats(pool, cmd));
+    return 0;
+  } catch (err) {
+    process.stderr.write(`nestjs-pg-queue ${cmd.command}: ${describeError(err)}\n`);
+    return 1;
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
