@@ -70,7 +70,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = [...this.handlers.keys()];
     if (queues.length === 0) return;
     this.state = 'running';
-    this.acker = new Acker(this.pool, this.s, this.options.schema, (acks) => this.acksLanded(acks));
+    this.acker = new Acker(this.pool, this.s, (acks) => this.acksLanded(acks));
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;

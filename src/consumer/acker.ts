@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { completeJobsSql, type AckStatus } from '../db/sql/complete-jobs.js';
-import { statementTag } from '../db/identifier.js';
 
 export interface Ack {
   id: string;
@@ -27,7 +26,6 @@ export interface Ack {
 export class Acker {
   private readonly logger = new Logger('QueueAcker');
   private readonly sql: string;
-  private readonly name: string;
   private pending: Ack[] = [];
   private inFlight: Ack[] = [];
   private flushing: Promise<void> | null = null;
@@ -40,11 +38,9 @@ export class Acker {
   constructor(
     private readonly pool: Pool,
     schemaSql: string,
-    schema: string,
     private readonly onLanded: (acks: Ack[]) => void,
   ) {
     this.sql = completeJobsSql(schemaSql);
-    this.name = `pgq_complete_${statementTag(schema)}`;
   }
 
   add(ack: Ack): void {
@@ -106,8 +102,9 @@ export class Acker {
         const batch = this.inFlight;
         let landed: Set<string>;
         try {
+          // Unnamed on purpose: a prepared statement's generic plan guesses 100 rows for unnest()
+          // and can pick a nested loop that is quadratic in the batch size; a custom plan sees the arrays.
           const r = await this.pool.query<{ id: string }>({
-            name: this.name,
             text: this.sql,
             values: [
               batch.map((a) => a.id),

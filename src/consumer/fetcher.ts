@@ -43,6 +43,7 @@ export class Fetcher {
   private dueAt = Number.POSITIVE_INFINITY;
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
+  private slotWakePending = false;
 
   constructor(private readonly ctx: FetcherContext) {
     this.logger = new Logger(`QueueFetcher:${ctx.queue}`);
@@ -78,9 +79,17 @@ export class Fetcher {
     this.claiming = this.loop().finally(() => (this.claiming = null));
   }
 
-  /** A handler slot was freed. */
+  /**
+   * A handler slot was freed. The wake is deferred to the end of this turn of the event loop, so
+   * slots freed together (short handlers finish in bursts) are refilled by one claim, not one each.
+   */
   slotFreed(): void {
-    if (this.mayHaveMore) this.wake();
+    if (!this.mayHaveMore || this.slotWakePending) return;
+    this.slotWakePending = true;
+    setImmediate(() => {
+      this.slotWakePending = false;
+      this.wake();
+    });
   }
 
   /** Wake when a job becomes due in `delayMs` (a hint: polling still guarantees pickup). */
