@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { afterAll, describe, expect, it } from 'vitest';
+import { getSinkToken, Process, Processor, QueueAdmin, type QueueSink } from '../../src/index.js';
+import { createQueueApp } from '../helpers/app.js';
+import { dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
+import { waitFor } from '../helpers/wait.js';
+
+const running = { total: 0, limited: 0 };
+const peak = { total: 0, limited: 0 };
+const work = () => new Promise((r) => setTimeout(r, 15));
+
+@Processor('default')
+@Injectable()
+class Busy {
+  @Process('limited', { concurrency: 1 })
+  async limited() {
+    running.total++;
+    running.limited++;
+    peak.total = Math.max(peak.total, running.total);
+    peak.limited = Math.max(peak.limited, running.limited);
+    await work();
+    running.limited--;
+    running.total--;
+  }
+
+  @Process('free')
+  async free() {
+    running.total++;
+    peak.total = Math.max(peak.total, running.total);
+    await work();
+    running.total--;
+  }
+}
+
+describe('consumer: slots', () => {
+  const pool = testPool();
+  const schema = uniqueSchema();
+  afterAll(async () => {
+    await dropSchema(pool, schema);
+    await pool.end();
+  });
+
+  it('never runs more than the queue concurrency, nor more than a handler concurrency, and claims only names it handles', async () => {
+    const app = await createQueueApp({ schema, queues: [{ name: 'default', concurrency: 3 }] }, [Busy]);
+    const sink = app.get<QueueSink>(getSinkToken('default'));
+    const orphanName = await sink.push('no-handler-here', {});
+    await sink.pushMany([
+      ...Array.from({ length: 8 }, () => ({ name: 'limited', data: {} })),
+      ...Array.from({ length: 12 }, () => ({ name: 'free', data: {} })),
+    ]);
+    let maxRunningRows = 0;
+    await waitFor(
+      'all 20 done',
+      async () => {
+        const r = await pool.query(`SELECT count(*) FILTER (WHERE status = 'running')::int AS running, count(*) FILTER (WHERE status = 'done')::int AS done FROM ${schema}.jobs`);
+        maxRunningRows = Math.max(maxRunningRows, r.rows[0].running);
+        return r.rows[0].done === 20;
+      },
+      20_000,
+      5,
+    );
+    expect(peak.total).toBeLessThanOrEqual(3);
+    expect(peak.total).toBeGreaterThan(1);
+    expect(peak.limited).toBe(1);
+    expect(maxRunningRows).toBeLessThanOrEqual(3);
+    const unhandled = await app.get(QueueAdmin).getJob(orphanName);
+    expect(unhandled).toMatchObject({ status: 'pending', attempts: 0, lockedBy: null });
+    await app.close();
+  });
+});
