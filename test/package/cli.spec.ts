@@ -1,0 +1,124 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { getSinkToken, type QueueSink } from '../../src/index.js';
+import { createQueueApp } from '../helpers/app.js';
+import { databaseUrl, dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs src/cli/main.ts (the source of dist/cli/main.js, the package's bin) in a child process. */
+function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Result> {
+  const baseEnv = { ...process.env };
+  delete baseEnv.DATABASE_URL;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', './sample/register.mjs', 'src/cli/main.ts', ...args],
+      { cwd: ROOT, env: { ...baseEnv, ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('CLI: nestjs-pg-queue', () => {
+  const pool = testPool(2);
+  const schemas: string[] = [];
+  const newSchema = () => {
+    const s = uniqueSchema('cli');
+    schemas.push(s);
+    return s;
+  };
+
+  afterAll(async () => {
+    for (const s of schemas) await dropSchema(pool, s);
+    await pool.end();
+  });
+
+  it.each([
+    [[], 'missing command'],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['migrate', '--bogus'], "Unknown option '--bogus'"],
+    [['migrate', 'extra'], 'unexpected argument "extra"'],
+    [['migrate', '--database-url'], "Option '--database-url <value>' argument missing"],
+    [['migrate'], 'give --database-url or set DATABASE_URL'],
+    [['migrate', '--database-url', 'postgres://x@127.0.0.1/y', '--schema', 'bad-name'], '--schema must be an identifier'],
+    [['migrate', '--database-url', 'postgres://x@127.0.0.1/y', '--json'], '--json applies to stats only'],
+  ])('bad arguments %j -> the problem and the usage on stderr, exit code 2', async (args, problem) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toContain(`nestjs-pg-queue: ${problem}`);
+    expect(lines[1]).toMatch(/^Usage: nestjs-pg-queue <migrate\|stats>/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('--help prints the usage on stdout, exit code 0', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: nestjs-pg-queue/);
+  });
+
+  it('migrate applies the migrations once (flag or DATABASE_URL), and an app with migrate: false then boots', async () => {
+    const schema = newSchema();
+    const first = await cli(['migrate', '--database-url', databaseUrl(), '--schema', schema]);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout).toMatch(new RegExp(`^Applied 0001_\\w+\\.sql to schema "${schema}"\\.`));
+    const again = await cli(['migrate', '--schema', schema], { DATABASE_URL: databaseUrl() });
+    expect(again).toMatchObject({ code: 0, stdout: `Schema "${schema}" is up to date.\n` });
+
+    const app = await createQueueApp({ schema, migrate: false, workers: false });
+    await app.get<QueueSink>(getSinkToken('default')).push('noop', {});
+    await app.close();
+  });
+
+  it('concurrent migrate runs apply each file exactly once', async () => {
+    const schema = newSchema();
+    const runs = await Promise.all([1, 2, 3].map(() => cli(['migrate', '--database-url', databaseUrl(), '--schema', schema])));
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
+    expect(runs.filter((r) => r.stdout.startsWith('Applied')).length).toBe(1);
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${schema}.migrations`);
+    expect(rows[0].n).toBeGreaterThanOrEqual(1);
+  });
+
+  it('stats prints counts by queue and status, as a table or JSON', async () => {
+    const schema = newSchema();
+    const app = await createQueueApp({ schema, workers: false, queues: ['emails', 'reports'] });
+    await app.get<QueueSink>(getSinkToken('emails')).pushMany([1, 2, 3].map((n) => ({ name: 'welcome', data: { n } })));
+    await app.get<QueueSink>(getSinkToken('reports')).push('generate', {});
+    await app.close();
+
+    const json = await cli(['stats', '--json', '--database-url', databaseUrl(), '--schema', schema]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      emails: { pending: 3, running: 0, done: 0, failed: 0, killed: 0 },
+      reports: { pending: 1, running: 0, done: 0, failed: 0, killed: 0 },
+    });
+    const table = await cli(['stats', '--schema', schema], { DATABASE_URL: databaseUrl() });
+    expect(table.code).toBe(0);
+    expect(table.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/))).toEqual([
+      ['queue', 'pending', 'running', 'done', 'failed', 'killed'],
+      ['emails', '3', '0', '0', '0', '0'],
+      ['reports', '1', '0', '0', '0', '0'],
+    ]);
+  });
+
+  it('stats on a schema that is not installed says how to fix it, exit code 1', async () => {
+    const r = await cli(['stats', '--database-url', databaseUrl(), '--schema', 'cli_never_installed']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/not installed\. Run "npx nestjs-pg-queue migrate/);
+  });
+
+  it('an unreachable database is one line on stderr, exit code 1', async () => {
+    const r = await cli(['migrate', '--database-url', 'postgres://postgres@127.0.0.1:1/nope']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^nestjs-pg-queue migrate: .*ECONNREFUSED.*\n$/);
+  });
+});
