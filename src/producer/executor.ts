@@ -57,13 +57,13 @@ const SAVEPOINT = 'nestjs_pg_queue_push';
  * idempotency conflict) rolls back only our statement and leaves the caller's transaction usable.
  * Outside a caller transaction the single statement is atomic on its own and no savepoint is used.
  */
-export async function withSavepoint<T>(exec: Executor, fn: () => Promise<T>): Promise<T> {
+export async function withSavepoint<T>(exec: Executor, fn: () => Promise<T>, field = 'options'): Promise<T> {
   if (!exec.inCallerTransaction) return fn();
   try {
     await exec.query({ text: `SAVEPOINT ${SAVEPOINT}` });
   } catch (err) {
     if ((err as { code?: string }).code === '25P01') {
-      throw new InvalidJobError('options.client', 'is not inside a transaction: run BEGIN on it first, or push without it');
+      throw new InvalidJobError(`${field}.client`, 'is not inside a transaction: run BEGIN on it first, or push without it');
     }
     throw err;
   }

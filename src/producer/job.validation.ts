@@ -73,7 +73,8 @@ export function toJsonb(field: string, value: unknown, maxBytes: number): string
 
 /** Checks the transaction options: at most one, and it must really be inside a transaction. */
 export function validateTransaction(tx: TransactionOptions | undefined, field = 'options'): void {
-  if (tx === undefined) return;
+  // null is "no options", as validateJob treats it; reading keys of null would throw a TypeError.
+  if (tx === undefined || tx === null) return;
   const given = TX_KEYS.filter((k) => tx[k] !== undefined && tx[k] !== null);
   if (given.length > 1) {
     throw new InvalidJobError(`${field}.${given[1]}`, `cannot be combined with ${given[0]}: give at most one transaction`);

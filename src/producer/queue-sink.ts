@@ -42,7 +42,7 @@ export class QueueSink {
   async push<T = unknown>(name: string, data: T, options?: PushOptions): Promise<string> {
     validateTransaction(options);
     const job = validateJob(name, data, options, this.ctx.maxPayloadBytes);
-    const [id] = await this.insert([job], options);
+    const [id] = await this.insert([job], options, 'options');
     return id;
   }
 
@@ -64,21 +64,25 @@ export class QueueSink {
     validateTransaction(tx, 'tx');
     const validated = validateJobs(jobs, this.ctx.maxPayloadBytes);
     if (validated.length === 0) return [];
-    return this.insert(validated, tx);
+    return this.insert(validated, tx, 'tx');
   }
 
-  private async insert(jobs: ValidatedJob[], tx: TransactionOptions | undefined): Promise<string[]> {
+  /** `txField` names the transaction argument in errors: "options" for push, "tx" for pushMany. */
+  private async insert(jobs: ValidatedJob[], tx: TransactionOptions | undefined, txField: string): Promise<string[]> {
     checkBatchUniqueness(this.queue, jobs);
     const ids = jobs.map((j) => j.id ?? nextUlid());
     const exec = executorFor(this.ctx.pool, tx);
     try {
-      await withSavepoint(exec, () =>
-        exec.query({
-          // Named (prepared) only on our own pool: a caller's connection may not expect it.
-          name: exec.inCallerTransaction ? undefined : this.insertName,
-          text: this.insertText,
-          values: insertJobsParams(this.queue, ids, jobs),
-        }),
+      await withSavepoint(
+        exec,
+        () =>
+          exec.query({
+            // Named (prepared) only on our own pool: a caller's connection may not expect it.
+            name: exec.inCallerTransaction ? undefined : this.insertName,
+            text: this.insertText,
+            values: insertJobsParams(this.queue, ids, jobs),
+          }),
+        txField,
       );
     } catch (err) {
       throw await this.translateUniqueViolation(err, jobs, ids, exec);
