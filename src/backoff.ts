@@ -20,6 +20,10 @@ export function validateBackoff(option: string, backoff: unknown): asserts backo
       throw new InvalidQueueOptionsError(`${option}.${key}`, 'must be a finite number >= 0');
     }
   };
+  const allowed = b?.type === 'exponential' ? ['type', 'baseMs', 'maxMs', 'jitter'] : ['type', 'delayMs'];
+  for (const key of Object.keys(b ?? {})) {
+    if (!allowed.includes(key)) throw new InvalidQueueOptionsError(`${option}.${key}`, 'is not a known backoff option');
+  }
   if (b?.type === 'exponential') {
     nonNegative('baseMs');
     nonNegative('maxMs');

@@ -62,6 +62,7 @@ const cases: Array<[what: string, options: Record<string, unknown>, option: stri
   ['backoff of unknown type', { backoff: { type: 'linear' } }, 'backoff'],
   ['backoff with negative base', { backoff: { type: 'exponential', baseMs: -1 } }, 'backoff.baseMs'],
   ['fixed backoff without delay', { backoff: { type: 'fixed' } }, 'backoff.delayMs'],
+  ['backoff with an unknown key', { backoff: { type: 'fixed', delayMs: 5, delay: 5 } }, 'backoff.delay'],
   ['migrate not a boolean', { migrate: 'yes' }, 'migrate'],
   ['workers not a boolean', { workers: 1 }, 'workers'],
   ['connection not an object', { connection: 'postgres://x' }, 'connection'],
