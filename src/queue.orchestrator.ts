@@ -83,7 +83,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
         pollIntervalMs: config.pollIntervalMs,
         worker,
         workerId: () => this.identity.workerId,
-        ackPendingIds: () => this.acker!.ownedIds(queue),
+        acker: this.acker,
       });
       this.runtimes.set(queue, { worker, fetcher });
     }

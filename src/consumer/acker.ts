@@ -15,24 +15,40 @@ export interface Ack {
   retryDelayMs: number;
 }
 
+/** The seven arrays both the ack statement and the ack-and-claim statement bind, in order. */
+export function ackParams(batch: Ack[]): unknown[] {
+  return [
+    batch.map((a) => a.id),
+    batch.map((a) => a.attempt),
+    batch.map((a) => a.lockedBy),
+    batch.map((a) => a.status),
+    batch.map((a) => a.result),
+    batch.map((a) => a.error),
+    batch.map((a) => a.retryDelayMs),
+  ];
+}
+
 /**
  * Writes attempt outcomes. Acks that arrive while a write is in flight are batched into the next
  * single statement, so under load one UPDATE acks many jobs and at idle an ack goes out at once.
+ * A fetcher about to claim may `borrow()` the queued acks and carry them in its claim statement
+ * (one round trip and one commit for both); it then calls `settle()` or `giveBack()`.
  * A write that fails (say on a broken connection) is retried with backoff until it lands or
- * `stop()`'s deadline passes; the jobs it holds are "owned" meanwhile, so self-reconciliation
- * does not hand them back.
+ * `stop()`'s deadline passes. Until an ack lands its job stays "owned" (see `ownedIds`), so
+ * self-reconciliation never hands it back.
  * States: open -> stopping (flush until empty or deadline) -> stopped.
  */
 export class Acker {
   private readonly logger = new Logger('QueueAcker');
   private readonly sql: string;
   private pending: Ack[] = [];
-  private inFlight: Ack[] = [];
+  /** Batches being written, by us or by a fetcher that borrowed them. */
+  private readonly inFlight = new Set<Ack[]>();
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs = 0;
-  private deadline = Number.POSITIVE_INFINITY;
+  private stopping = false;
   private stopped = false;
 
   constructor(
@@ -51,27 +67,55 @@ export class Acker {
   /** Ids of `queue` whose ack has not landed yet. */
   ownedIds(queue: string): string[] {
     const ids: string[] = [];
-    for (const a of this.inFlight) if (a.queue === queue) ids.push(a.id);
+    for (const batch of this.inFlight) for (const a of batch) if (a.queue === queue) ids.push(a.id);
     for (const a of this.pending) if (a.queue === queue) ids.push(a.id);
     return ids;
   }
 
   get size(): number {
-    return this.pending.length + this.inFlight.length;
+    let n = this.pending.length;
+    for (const batch of this.inFlight) n += batch.length;
+    return n;
+  }
+
+  /** Hands the queued acks to a caller that writes them in its own statement. */
+  borrow(): Ack[] {
+    if (this.pending.length === 0 || this.retryTimer || this.stopped) return [];
+    const batch = this.pending;
+    this.pending = [];
+    this.inFlight.add(batch);
+    return batch;
+  }
+
+  /** The borrowed batch was written; `landed` holds the ids the fence let through. */
+  settle(batch: Ack[], landed: Set<string>): void {
+    this.inFlight.delete(batch);
+    this.retryDelayMs = 0;
+    this.report(batch, landed);
+  }
+
+  /** The borrowed batch could not be written: queue it again (first) and flush it ourselves. */
+  giveBack(batch: Ack[]): void {
+    this.inFlight.delete(batch);
+    this.pending = batch.concat(this.pending);
+    this.schedule();
   }
 
   /** Flushes what is queued, retrying until empty or `deadlineMs` from now; then drops the rest. */
   async stop(deadlineMs: number): Promise<void> {
-    this.deadline = Date.now() + deadlineMs;
-    while (this.size > 0 && Date.now() < this.deadline) {
+    const deadline = Date.now() + deadlineMs;
+    this.stopping = true;
+    while (this.size > 0 && Date.now() < deadline) {
       if (this.retryTimer) {
         clearTimeout(this.retryTimer);
         this.retryTimer = null;
-        this.retryDelayMs = Math.min(this.retryDelayMs, 250);
       }
-      if (!this.flushing) this.flushing = this.flush();
-      await this.flushing;
-      if (this.size > 0) await new Promise((r) => setTimeout(r, Math.min(this.retryDelayMs || 50, Math.max(0, this.deadline - Date.now()))));
+      if (this.pending.length > 0 && !this.flushing) this.flushing = this.flush();
+      if (this.flushing) await this.flushing;
+      if (this.size > 0) {
+        // A borrowed batch still in flight, or a failed write: wait a little and try again.
+        await new Promise((r) => setTimeout(r, Math.min(Math.max(this.retryDelayMs, 20), Math.max(0, deadline - Date.now()))));
+      }
     }
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -80,50 +124,39 @@ export class Acker {
     if (this.size > 0) {
       this.logger.error(`${this.size} ack(s) could not be written before shutdown; those jobs will be rescued and run again`);
       this.pending = [];
-      this.inFlight = [];
+      this.inFlight.clear();
     }
   }
 
   private schedule(): void {
     if (this.scheduled || this.flushing || this.retryTimer || this.stopped) return;
     this.scheduled = true;
-    // setImmediate, not a timer: acks of jobs that finished in the same turn share one statement.
+    // setImmediate, not a timer: acks of jobs that finished in the same turn share one statement
+    // (and a fetcher woken in the same turn gets the first chance to carry them).
     setImmediate(() => {
       this.scheduled = false;
-      if (!this.flushing && !this.stopped) this.flushing = this.flush();
+      if (!this.flushing && !this.stopped && this.pending.length > 0) this.flushing = this.flush();
     });
   }
 
   private async flush(): Promise<void> {
     try {
       while (this.pending.length > 0) {
-        this.inFlight = this.pending;
+        const batch = this.pending;
         this.pending = [];
-        const batch = this.inFlight;
+        this.inFlight.add(batch);
         let landed: Set<string>;
         try {
           // Unnamed on purpose: a prepared statement's generic plan guesses 100 rows for unnest()
           // and can pick a nested loop that is quadratic in the batch size; a custom plan sees the arrays.
-          const r = await this.pool.query<{ id: string }>({
-            text: this.sql,
-            values: [
-              batch.map((a) => a.id),
-              batch.map((a) => a.attempt),
-              batch.map((a) => a.lockedBy),
-              batch.map((a) => a.status),
-              batch.map((a) => a.result),
-              batch.map((a) => a.error),
-              batch.map((a) => a.retryDelayMs),
-            ],
-          });
+          const r = await this.pool.query<{ id: string }>({ text: this.sql, values: ackParams(batch) });
           landed = new Set(r.rows.map((row) => row.id));
         } catch (err) {
-          // Put the batch back in front and retry later with backoff.
+          this.inFlight.delete(batch);
           this.pending = batch.concat(this.pending);
-          this.inFlight = [];
           this.retryDelayMs = Math.min(5000, Math.max(100, this.retryDelayMs * 2));
           this.logger.warn(`ack of ${batch.length} job(s) failed (${(err as Error).message}); retrying in ${this.retryDelayMs} ms`);
-          if (!this.stopped && Number.isFinite(this.deadline) === false) {
+          if (!this.stopping) {
             this.retryTimer = setTimeout(() => {
               this.retryTimer = null;
               this.schedule();
@@ -131,19 +164,21 @@ export class Acker {
           }
           return;
         }
-        this.retryDelayMs = 0;
-        this.inFlight = [];
-        for (const a of batch) {
-          if (!landed.has(a.id)) {
-            this.logger.warn(
-              `stale ack ignored: job ${a.id} attempt ${a.attempt} is no longer running under ${a.lockedBy} (rescued or re-claimed elsewhere)`,
-            );
-          }
-        }
-        this.onLanded(batch.filter((a) => landed.has(a.id)));
+        this.settle(batch, landed);
       }
     } finally {
       this.flushing = null;
     }
+  }
+
+  private report(batch: Ack[], landed: Set<string>): void {
+    for (const a of batch) {
+      if (!landed.has(a.id)) {
+        this.logger.warn(
+          `stale ack ignored: job ${a.id} attempt ${a.attempt} is no longer running under ${a.lockedBy} (rescued or re-claimed elsewhere)`,
+        );
+      }
+    }
+    this.onLanded(landed.size === batch.length ? batch : batch.filter((a) => landed.has(a.id)));
   }
 }

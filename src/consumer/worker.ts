@@ -216,9 +216,10 @@ export class Worker {
         retryDelayMs: delay,
       };
     }
-    // Queue the ack and leave `active` in one synchronous step (see the class invariant).
-    this.ack(ack);
+    // Leave `active` and queue the ack in one synchronous step (see the class invariant). The slot
+    // is freed first so that a fetcher refilling it in this turn can carry the ack in its claim.
     this.settle(entry);
+    this.ack(ack);
   }
 
   /** Removes the job from the running set; false when it was already settled. */

@@ -14,18 +14,18 @@ export interface ClaimedRow {
 
 /**
  * Claims up to $4 due jobs of queue $2 whose names are in $3, for worker $1, in claim order
- * (priority, then run_at, then id). SKIP LOCKED lets many processes claim at once without
+ * (priority, then run_at, then id). Parameters start at $p (default $1). SKIP LOCKED lets many processes claim at once without
  * waiting on each other; the inner SELECT walks the partial claim index. Every comparison uses
  * the database's now().
  */
-export function claimJobsSql(s: string): string {
+export function claimJobsSql(s: string, p = 1): string {
   return `UPDATE ${s}.jobs j
-SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1
+SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $${p}
 FROM (
   SELECT id FROM ${s}.jobs
-  WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now() AND name = ANY($3::text[])
+  WHERE queue = $${p + 1} AND status IN ('pending', 'failed') AND run_at <= now() AND name = ANY($${p + 2}::text[])
   ORDER BY priority DESC, run_at, id
-  LIMIT $4
+  LIMIT $${p + 3}
   FOR UPDATE SKIP LOCKED
 ) c
 WHERE j.id = c.id
