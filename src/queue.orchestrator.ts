@@ -83,6 +83,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
         pollIntervalMs: config.pollIntervalMs,
         worker,
         workerId: () => this.identity.workerId,
+        leaseMs: this.options.orphanTimeoutMs,
         acker: this.acker,
       });
       this.runtimes.set(queue, { worker, fetcher });

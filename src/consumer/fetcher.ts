@@ -16,6 +16,8 @@ export interface FetcherContext {
   worker: Worker;
   /** The current worker id (it changes when the lease is renewed). */
   workerId: () => string;
+  /** The orphan timeout: claims are fenced on a heartbeat at most this old (see claim-jobs). */
+  leaseMs: number;
   /** Acks not landed yet (still ours, not to be reconciled), which a claim may carry. */
   acker: Acker;
 }
@@ -147,7 +149,7 @@ export class Fetcher {
     if (limit <= 0) return;
     const seq = this.wakeSeq;
     const lockedBy = this.ctx.workerId();
-    const claimParams = [lockedBy, this.ctx.queue, names, limit];
+    const claimParams = [lockedBy, this.ctx.queue, names, limit, this.ctx.leaseMs];
     const acks = this.ctx.acker.borrow();
     let rows: ClaimedRow[];
     if (acks.length === 0) {

@@ -17,6 +17,10 @@ export interface ClaimedRow {
  * (priority, then run_at, then id). Parameters start at $p (default $1). SKIP LOCKED lets many processes claim at once without
  * waiting on each other; the inner SELECT walks the partial claim index. Every comparison uses
  * the database's now().
+ * Lease fence: nothing is claimed unless worker $1 has a heartbeat for the queue newer than $5 ms
+ * (the orphan timeout). A process resumed after a freeze (SIGSTOP, a long GC, a suspended VM)
+ * would otherwise claim under an identity whose jobs others already treat as orphans: its
+ * heartbeat renews the identity a moment later and abandons those jobs, and they run twice.
  */
 export function claimJobsSql(s: string, p = 1): string {
   return `UPDATE ${s}.jobs j
@@ -24,6 +28,10 @@ SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by 
 FROM (
   SELECT id FROM ${s}.jobs
   WHERE queue = $${p + 1} AND status IN ('pending', 'failed') AND run_at <= now() AND name = ANY($${p + 2}::text[])
+    AND EXISTS (
+      SELECT 1 FROM ${s}.workers w
+      WHERE w.worker_id = $${p} AND w.queue = $${p + 1} AND w.last_seen > now() - $${p + 4} * interval '1 millisecond'
+    )
   ORDER BY priority DESC, run_at, id
   LIMIT $${p + 3}
   FOR UPDATE SKIP LOCKED
