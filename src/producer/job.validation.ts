@@ -22,7 +22,8 @@ const INT4_MAX = 2_147_483_647;
 /** Canonical ULID: Crockford base32, upper case, first character 0-7 (48-bit time). */
 const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 /** Years Postgres and JavaScript both round-trip without surprises. */
-const MIN_RUN_AT = Date.UTC(1, 0, 1) - 0;
+// Date.UTC would read year 1 as 1901; this is 0001-01-01T00:00:00Z.
+const MIN_RUN_AT = -62_135_596_800_000;
 const MAX_RUN_AT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const MAX_DELAY_MS = 100 * 365 * 24 * 3600 * 1000;
 

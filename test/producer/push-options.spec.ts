@@ -78,6 +78,15 @@ describe('push / pushMany store every option exactly', () => {
     expect((await admin.getJob(await sink.push('p', {}, { runAt: past })))?.runAt).toEqual(past);
   });
 
+  it('runAt at both ends of the accepted range (years 1 and 9999) round-trips; just outside is refused', async () => {
+    const first = new Date('0001-01-01T00:00:00.000Z');
+    const last = new Date('9999-12-31T23:59:59.999Z');
+    expect((await admin.getJob(await sink.push('p', {}, { runAt: first })))?.runAt).toEqual(first);
+    expect((await admin.getJob(await sink.push('p', {}, { runAt: last })))?.runAt).toEqual(last);
+    await expect(sink.push('p', {}, { runAt: new Date(first.getTime() - 1) })).rejects.toMatchObject({ field: 'options.runAt' });
+    await expect(sink.push('p', {}, { runAt: new Date(last.getTime() + 1) })).rejects.toMatchObject({ field: 'options.runAt' });
+  });
+
   it('every JSON payload shape round-trips', async () => {
     for (const data of [null, 0, -1.25, true, 'text with \\u0000 written literally', [], [1, [2, [3]]], {}, { a: { b: { c: [{}] } } }]) {
       const id = await sink.push('shape', data);
