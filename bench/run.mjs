@@ -195,12 +195,17 @@ async function burn(sys, store, procs, label, notes = {}) {
   }
 }
 
-async function runSystem(sys, adminUrl, results) {
-  const R = (results[sys.key] = { key: sys.key, base: sys.base, runs: {}, notes: [] });
+function recorder(sys, results) {
+  const R = (results[sys.key] ??= { key: sys.key, base: sys.base, runs: {}, notes: [], counters: {} });
   const want = (s) => !SKIP.has(s) && (!sys.scenarios || sys.scenarios.includes(s));
   const push = (name, v) => (R.runs[name] ??= []).push(v);
-  const counters = {};
-  for (let run = 1; run <= RUNS; run++) {
+  return { R, want, push, counters: R.counters };
+}
+
+/** One run of every scenario but the large table, for one system. */
+async function runOnce(sys, adminUrl, results, run) {
+  const { R, want, push, counters } = recorder(sys, results);
+  {
     const tag = `run ${run}/${RUNS}`;
     if (want('burn') || want('scale')) {
       for (const procs of P.scaleOut) {
@@ -263,6 +268,11 @@ async function runSystem(sys, adminUrl, results) {
       }
     }
   }
+}
+
+/** The large table: filled once per system, then the one-process burn-down RUNS times. */
+async function runLarge(sys, adminUrl, results) {
+  const { R, want, push, counters } = recorder(sys, results);
   if (want('large')) {
     if (sys.noLarge) {
       R.notes.push(`large table: skipped (${sys.noLarge})`);
@@ -321,16 +331,29 @@ async function main() {
       meta.skipped.push({ key: 'bullmq-redis', reason: `no Redis at ${REDIS_URL}` });
       systems = systems.filter((s) => !s.redis);
     }
-    for (const [i, sys] of systems.entries()) {
-      log(`== ${sys.key} (${i + 1}/${systems.length})`);
+    // Runs go round the systems (run 1 of each, then run 2 of each, ...), so a change in the
+    // machine's load during the bench hits every system alike rather than the ones that ran then.
+    const failed = new Set();
+    const attempt = async (sys, label, fn) => {
+      if (failed.has(sys.key)) return;
+      log(`== ${sys.key}: ${label}`);
       try {
-        await runSystem(sys, server.url, results);
+        await fn();
       } catch (e) {
         log(`NOTICE: ${sys.key} failed and is skipped: ${String(e.message).split('\n')[0]}`);
         meta.skipped.push({ key: sys.key, reason: String(e.message).split('\n')[0] });
         if (process.env.BENCH_DEBUG) console.error(e);
+        failed.add(sys.key);
         delete results[sys.key];
       }
+    };
+    for (let run = 1; run <= RUNS; run++) {
+      for (const [i, sys] of systems.entries()) {
+        await attempt(sys, `run ${run}/${RUNS} (system ${i + 1}/${systems.length})`, () => runOnce(sys, server.url, results, run));
+      }
+    }
+    for (const [i, sys] of systems.entries()) {
+      await attempt(sys, `large table (system ${i + 1}/${systems.length})`, () => runLarge(sys, server.url, results));
     }
   } finally {
     if (redis) redis.disconnect();
