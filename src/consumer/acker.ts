@@ -15,6 +15,8 @@ export interface Ack {
   retryDelayMs: number;
 }
 
+const MAX_BATCH = 128;
+
 /** The seven arrays both the ack statement and the ack-and-claim statement bind, in order. */
 export function ackParams(batch: Ack[]): unknown[] {
   return [
@@ -81,8 +83,7 @@ export class Acker {
   /** Hands the queued acks to a caller that writes them in its own statement. */
   borrow(): Ack[] {
     if (this.pending.length === 0 || this.retryTimer || this.stopped) return [];
-    const batch = this.pending;
-    this.pending = [];
+    const batch = this.take();
     this.inFlight.add(batch);
     return batch;
   }
@@ -128,6 +129,19 @@ export class Acker {
     }
   }
 
+  /**
+   * The next batch, at most MAX_BATCH acks: one huge UPDATE would hold its row locks and its
+   * snapshot for long, and claims running meanwhile would walk more not-yet-dead index entries.
+   */
+  private take(): Ack[] {
+    if (this.pending.length <= MAX_BATCH) {
+      const batch = this.pending;
+      this.pending = [];
+      return batch;
+    }
+    return this.pending.splice(0, MAX_BATCH);
+  }
+
   private schedule(): void {
     if (this.scheduled || this.flushing || this.retryTimer || this.stopped) return;
     this.scheduled = true;
@@ -142,8 +156,7 @@ export class Acker {
   private async flush(): Promise<void> {
     try {
       while (this.pending.length > 0) {
-        const batch = this.pending;
-        this.pending = [];
+        const batch = this.take();
         this.inFlight.add(batch);
         let landed: Set<string>;
         try {

@@ -25,7 +25,7 @@ export interface ClaimedRow {
 export function claimJobsSql(s: string, p = 1): string {
   return `UPDATE ${s}.jobs j
 SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $${p}
-FROM (
+WHERE j.id = ANY(ARRAY(
   SELECT id FROM ${s}.jobs
   WHERE queue = $${p + 1} AND status IN ('pending', 'failed') AND run_at <= now() AND name = ANY($${p + 2}::text[])
     AND EXISTS (
@@ -35,7 +35,6 @@ FROM (
   ORDER BY priority DESC, run_at, id
   LIMIT $${p + 3}
   FOR UPDATE SKIP LOCKED
-) c
-WHERE j.id = c.id
+))
 RETURNING j.id, j.name, j.payload, j.attempts, j.max_attempts, j.priority, j.run_at, j.created_at, j.metadata, j.idempotency_key`;
 }
