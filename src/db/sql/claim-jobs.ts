@@ -14,9 +14,11 @@ export interface ClaimedRow {
 
 /**
  * Claims up to $4 due jobs of queue $2 whose names are in $3, for worker $1, in claim order
- * (priority, then run_at, then id). Parameters start at $p (default $1). SKIP LOCKED lets many processes claim at once without
- * waiting on each other; the inner SELECT walks the partial claim index. Every comparison uses
- * the database's now().
+ * (priority, then run_at, then id). Parameters start at $p (default $1). SKIP LOCKED lets many
+ * processes claim at once without waiting on each other; the inner SELECT walks the partial claim
+ * index, and the outer UPDATE finds the chosen rows through the primary key (`id = ANY(ARRAY(...))`)
+ * whatever the plan: a join on the subquery can be planned as a scan of the whole table. Every
+ * comparison uses the database's now().
  * Lease fence: nothing is claimed unless worker $1 has a heartbeat for the queue newer than $5 ms
  * (the orphan timeout). A process resumed after a freeze (SIGSTOP, a long GC, a suspended VM)
  * would otherwise claim under an identity whose jobs others already treat as orphans: its
