@@ -1,4 +1,4 @@
-// `npm run bench` (full) / `npm run bench -- --quick`. See bench/README-performance.md.
+// `npm run bench` (full) / `npm run bench -- --quick`. See the README, section Performance.
 // Options: --quick, --runs=N, --only=key,key (system keys), --skip=scenario,scenario.
 import { fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -73,7 +73,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Forks bench/child.mjs; resolves `result` with its result message, rejects on its error. */
 function spawn(cfg, onMessage = () => undefined) {
-  // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of every worker process (see bench/README-performance.md).
+  // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of every worker process (see the README, section Performance).
   const execArgv = process.env.BENCH_CPU_PROF && cfg.role === 'burn' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = fork(join(here, 'child.mjs'), [JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: root, execArgv });
   let output = '';
