@@ -70,7 +70,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = [...this.handlers.keys()];
     if (queues.length === 0) return;
     this.state = 'running';
-    this.acker = new Acker(this.pool, this.s, (acks) => this.acksLanded(acks));
+    this.acker = new Acker(this.pool, this.s, (acks, landed) => this.acksSettled(acks, landed));
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;
@@ -151,9 +151,13 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     if (typeof msg.delayMs === 'number' && msg.delayMs > 0) fetcher.wakeIn(msg.delayMs);
   }
 
-  private acksLanded(acks: Ack[]): void {
+  /** A batch of acks was written: retries get a due-time timer, and the acked slots are free now. */
+  private acksSettled(acks: Ack[], landed: Set<string>): void {
+    const queues = new Set<string>();
     for (const a of acks) {
-      if (a.status === 'failed') this.runtimes.get(a.queue)?.fetcher.wakeIn(a.retryDelayMs);
+      queues.add(a.queue);
+      if (a.status === 'failed' && landed.has(a.id)) this.runtimes.get(a.queue)?.fetcher.wakeIn(a.retryDelayMs);
     }
+    for (const q of queues) this.runtimes.get(q)?.fetcher.slotFreed();
   }
 }

@@ -56,7 +56,8 @@ export class Acker {
   constructor(
     private readonly pool: Pool,
     schemaSql: string,
-    private readonly onLanded: (acks: Ack[]) => void,
+    /** Called once a batch was written: `landed` holds the ids the fence let through. */
+    private readonly onSettled: (acks: Ack[], landed: Set<string>) => void,
   ) {
     this.sql = completeJobsSql(schemaSql);
   }
@@ -72,6 +73,14 @@ export class Acker {
     for (const batch of this.inFlight) for (const a of batch) if (a.queue === queue) ids.push(a.id);
     for (const a of this.pending) if (a.queue === queue) ids.push(a.id);
     return ids;
+  }
+
+  /** Acks of `queue` not landed yet (queued, being written, or borrowed). */
+  countFor(queue: string): number {
+    let n = 0;
+    for (const batch of this.inFlight) for (const a of batch) if (a.queue === queue) n++;
+    for (const a of this.pending) if (a.queue === queue) n++;
+    return n;
   }
 
   get size(): number {
@@ -192,6 +201,6 @@ export class Acker {
         );
       }
     }
-    this.onLanded(landed.size === batch.length ? batch : batch.filter((a) => landed.has(a.id)));
+    this.onSettled(batch, landed);
   }
 }

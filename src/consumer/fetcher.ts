@@ -86,7 +86,7 @@ export class Fetcher {
   }
 
   /**
-   * A handler slot was freed. The wake is deferred to the end of this turn of the event loop, so
+   * A handler slot was freed (a handler finished, or its ack landed). The wake is deferred to the end of this turn of the event loop, so
    * slots freed together (short handlers finish in bursts) are refilled by one claim, not one each.
    */
   slotFreed(): void {
@@ -145,12 +145,18 @@ export class Fetcher {
   }
 
   private async claimOnce(): Promise<void> {
-    const { limit, names } = this.ctx.worker.capacity();
-    if (limit <= 0) return;
+    // Queued acks ride in this claim and land with it. Finished jobs whose ack is written
+    // elsewhere (or waits for a retry) are still running in the database: their slots stay taken.
+    const acks = this.ctx.acker.borrow();
+    const carried = acks.reduce((n, a) => (a.queue === this.ctx.queue ? n + 1 : n), 0);
+    const { limit, names } = this.ctx.worker.capacity(this.ctx.acker.countFor(this.ctx.queue) - carried);
+    if (limit <= 0) {
+      if (acks.length > 0) this.ctx.acker.giveBack(acks);
+      return;
+    }
     const seq = this.wakeSeq;
     const lockedBy = this.ctx.workerId();
     const claimParams = [lockedBy, this.ctx.queue, names, limit, this.ctx.leaseMs];
-    const acks = this.ctx.acker.borrow();
     let rows: ClaimedRow[];
     if (acks.length === 0) {
       rows = (await this.ctx.pool.query<ClaimedRow>({ name: this.claimName, text: this.claimSql, values: claimParams })).rows;

@@ -60,8 +60,13 @@ export class Worker {
     return [...this.active.keys()];
   }
 
-  capacity(): ClaimCapacity {
-    const free = this.queue.concurrency - this.active.size;
+  /**
+   * What may be claimed now. `unacked` counts finished jobs whose ack is being written outside
+   * the coming claim: they are still `running` in the database, so their slots stay taken until
+   * it lands. This keeps a process's running rows within its concurrency.
+   */
+  capacity(unacked = 0): ClaimCapacity {
+    const free = this.queue.concurrency - this.active.size - unacked;
     if (free <= 0) return { limit: 0, names: [] };
     const names: string[] = [];
     let sum = 0;
