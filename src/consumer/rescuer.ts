@@ -27,7 +27,7 @@ export class Rescuer {
     await this.running;
   }
 
-  /** Runs one rescue pass (skipped when one is already under way); resolves to the jobs rescued. */
+  /** Runs one rescue pass, or joins the one already under way. */
   rescueNow(): Promise<void> {
     if (this.running) return this.running;
     this.running = this.pool
