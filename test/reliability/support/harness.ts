@@ -166,7 +166,7 @@ export class Scenario {
     await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`);
     await this.pool.query(`CREATE TABLE IF NOT EXISTS ${this.s}.ledger (
       seq bigserial PRIMARY KEY,
-      job_id text NOT NULL,
+      job_id text COLLATE "C" NOT NULL, -- the collation of jobs.id, so lookups by job id can use the index
       attempt int NOT NULL,
       pid int NOT NULL,
       worker text,
