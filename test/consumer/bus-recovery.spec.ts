@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getSinkToken, NotifyBus, Process, Processor, QueueAdmin, type Job, type QueueSink } from '../../src/index.js';
 import { createQueueApp } from '../helpers/app.js';
-import { dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
+import { schemaScope } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
 
 const done = new Set<string>();
@@ -17,16 +17,11 @@ class Recorder {
 }
 
 describe('consumer: LISTEN loss and polling', () => {
-  const pool = testPool();
-  const schemas: string[] = [];
-  afterAll(async () => {
-    for (const s of schemas) await dropSchema(pool, s);
-    await pool.end();
-  });
+  const { pool, fresh, dispose } = schemaScope();
+  afterAll(dispose);
 
   it('LISTEN connection killed: generation bumps, jobs pushed during the gap still run', async () => {
-    const schema = uniqueSchema();
-    schemas.push(schema);
+    const schema = fresh();
     // A long poll interval, so that only the reconnect catch-up can pick the gap's jobs up quickly.
     const app = await createQueueApp({ schema, pollIntervalMs: 60_000 }, [Recorder]);
     const bus = app.get(NotifyBus);
@@ -51,8 +46,7 @@ describe('consumer: LISTEN loss and polling', () => {
   });
 
   it('with NOTIFY never delivered, polling alone runs every job', async () => {
-    const schema = uniqueSchema();
-    schemas.push(schema);
+    const schema = fresh();
     const app = await createQueueApp({ schema, pollIntervalMs: 100 }, [Recorder]);
     const admin = app.get(QueueAdmin);
     // Drop the trigger: no NOTIFY is ever sent for inserts.

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getSinkToken, Process, Processor, QueueAdmin, type Job, type QueueSink } from '../../src/index.js';
 import { createQueueApp } from '../helpers/app.js';
-import { dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
+import { schemaScope } from '../helpers/db.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
 let gate = deferred();
@@ -36,17 +36,8 @@ function resourceCounts(): Map<string, number> {
 }
 
 describe('consumer: lifecycle', () => {
-  const pool = testPool();
-  const schemas: string[] = [];
-  const fresh = () => {
-    const s = uniqueSchema();
-    schemas.push(s);
-    return s;
-  };
-  afterAll(async () => {
-    for (const s of schemas) await dropSchema(pool, s);
-    await pool.end();
-  });
+  const { pool, fresh, dispose } = schemaScope();
+  afterAll(dispose);
 
   it('shutdown waits for an in-flight handler and acks it', async () => {
     gate = deferred();

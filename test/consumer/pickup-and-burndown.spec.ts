@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getSinkToken, Process, Processor, QueueAdmin, type Job, type QueueSink } from '../../src/index.js';
 import { createQueueApp } from '../helpers/app.js';
-import { dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
+import { schemaScope } from '../helpers/db.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
 /**
@@ -25,16 +25,11 @@ class Noop {
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 describe('consumer: pickup latency and burn-down (printed, not asserted)', () => {
-  const pool = testPool();
-  const schemas: string[] = [];
-  afterAll(async () => {
-    for (const s of schemas) await dropSchema(pool, s);
-    await pool.end();
-  });
+  const { pool, fresh, dispose } = schemaScope();
+  afterAll(dispose);
 
   it('idle pickup: push -> handler start over 200 jobs', async () => {
-    const schema = uniqueSchema();
-    schemas.push(schema);
+    const schema = fresh();
     const app = await createQueueApp({ schema, pollIntervalMs: 1000 }, [Noop]);
     const sink = app.get<QueueSink>(getSinkToken('default'));
     const latencies: number[] = [];
@@ -55,8 +50,7 @@ describe('consumer: pickup latency and burn-down (printed, not asserted)', () =>
   });
 
   it('burn-down: 10,000 no-op jobs inserted first, then drained with concurrency 32', async () => {
-    const schema = uniqueSchema();
-    schemas.push(schema);
+    const schema = fresh();
     const tSetup = performance.now();
     const producer = await createQueueApp({ schema, workers: false });
     const sink = producer.get<QueueSink>(getSinkToken('default'));

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getSinkToken, Process, Processor, QueueAdmin, QueueOrchestrator, type Job, type QueueSink } from '../../src/index.js';
 import { createQueueApp } from '../helpers/app.js';
-import { dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
+import { schemaScope } from '../helpers/db.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
 const ledger: Array<{ id: string; attempt: number; worker: string }> = [];
@@ -28,17 +28,8 @@ class Ledger {
 }
 
 describe('consumer: sharing, rescue, fencing', () => {
-  const pool = testPool();
-  const schemas: string[] = [];
-  const fresh = () => {
-    const s = uniqueSchema();
-    schemas.push(s);
-    return s;
-  };
-  afterAll(async () => {
-    for (const s of schemas) await dropSchema(pool, s);
-    await pool.end();
-  });
+  const { pool, fresh, dispose } = schemaScope();
+  afterAll(dispose);
 
   it('two app instances on one schema share 5,000 jobs and no job runs twice', async () => {
     const schema = fresh();

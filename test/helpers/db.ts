@@ -19,3 +19,24 @@ export function testPool(max = 4): pg.Pool {
 export async function dropSchema(pool: pg.Pool, schema: string): Promise<void> {
   await pool.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
 }
+
+/**
+ * For a test file that makes several schemas: an assertion pool, `fresh()` for a new schema,
+ * and `dispose()` (for afterAll) that drops them all and ends the pool.
+ */
+export function schemaScope(prefix = 't') {
+  const pool = testPool();
+  const schemas: string[] = [];
+  return {
+    pool,
+    fresh(): string {
+      const schema = uniqueSchema(prefix);
+      schemas.push(schema);
+      return schema;
+    },
+    async dispose(): Promise<void> {
+      for (const schema of schemas) await dropSchema(pool, schema);
+      await pool.end();
+    },
+  };
+}
