@@ -4,8 +4,14 @@ export type AckStatus = 'done' | 'failed' | 'killed';
  * Records the outcome of many attempts in one statement. Fenced: a row changes only while it is
  * still `running` under the worker id and attempt that ran it, so a late ack from a worker whose
  * job was rescued (or re-claimed) changes nothing. RETURNING tells which acks landed.
- * The rows are found through the primary key (`id = ANY($1)`), not through the running-jobs index,
- * whose entries for this worker churn with every claim.
+ * The plan must be: for each ack (the unnest, outer), one primary-key lookup. Two things keep the
+ * planner there whatever the table's statistics (a fresh queue has none until autovacuum's first
+ * ANALYZE): the status test is written `(… = 'running') IS TRUE`, which cannot prove the
+ * running-jobs index's predicate, so that index is never picked (under load it holds an entry for
+ * every job run since the last vacuum, and a bitmap scan of it never marks dead entries: each ack
+ * walked them all); and there is no `id = ANY($1)` prefilter, which with an underestimated row
+ * count made the unnest the inner side of a nested loop, rescanned once per row (quadratic).
+ * Measured (bench/micro.mjs, 20,000 jobs, no ANALYZE): 2.9 ms -> 1.6 ms per 32-ack statement.
  * $1 ids, $2 attempts, $3 locked_by, $4 statuses, $5 results (jsonb), $6 errors, $7 retry delays (ms).
  */
 export function completeJobsSql(s: string): string {
@@ -18,6 +24,6 @@ SET status = a.status,
     locked_at = NULL
 FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::jsonb[], $6::text[], $7::float8[])
   AS a(id, attempt, locked_by, status, result, error, delay_ms)
-WHERE j.id = ANY($1::text[]) AND j.id = a.id AND j.status = 'running' AND j.locked_by = a.locked_by AND j.attempts = a.attempt
+WHERE j.id = a.id AND (j.status = 'running') IS TRUE AND j.locked_by = a.locked_by AND j.attempts = a.attempt
 RETURNING j.id`;
 }
