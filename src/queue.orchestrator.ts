@@ -70,7 +70,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = [...this.handlers.keys()];
     if (queues.length === 0) return;
     this.state = 'running';
-    this.acker = new Acker(this.pool, this.s, (acks, landed) => this.acksSettled(acks, landed));
+    this.acker = new Acker(this.pool, this.s, this.options.schema, (acks, landed) => this.acksSettled(acks, landed));
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;

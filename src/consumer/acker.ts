@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { statementTag } from '../db/identifier.js';
 import { completeJobsSql, type AckStatus } from '../db/sql/complete-jobs.js';
 
 export interface Ack {
@@ -53,13 +54,17 @@ export class Acker {
   private stopping = false;
   private stopped = false;
 
+  private readonly statementName: string;
+
   constructor(
     private readonly pool: Pool,
     schemaSql: string,
+    schema: string,
     /** Called once a batch was written: `landed` holds the ids the fence let through. */
     private readonly onSettled: (acks: Ack[], landed: Set<string>) => void,
   ) {
     this.sql = completeJobsSql(schemaSql);
+    this.statementName = `pgq_ack_${statementTag(schema)}`;
   }
 
   add(ack: Ack): void {
@@ -169,9 +174,9 @@ export class Acker {
         this.inFlight.add(batch);
         let landed: Set<string>;
         try {
-          // Unnamed on purpose: a prepared statement's generic plan guesses 100 rows for unnest()
-          // and can pick a nested loop that is quadratic in the batch size; a custom plan sees the arrays.
-          const r = await this.pool.query<{ id: string }>({ text: this.sql, values: ackParams(batch) });
+          // Prepared (named): parsing and planning cost more than running it. Its plan does not
+          // depend on the batch size (see complete-jobs), so a generic plan is as good as a custom one.
+          const r = await this.pool.query<{ id: string }>({ name: this.statementName, text: this.sql, values: ackParams(batch) });
           landed = new Set(r.rows.map((row) => row.id));
         } catch (err) {
           this.inFlight.delete(batch);
