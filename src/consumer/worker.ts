@@ -14,7 +14,12 @@ interface ActiveJob {
   name: string;
   attempt: number;
   lockedBy: string;
-  controller: AbortController;
+  /**
+   * Created on first use of `job.signal`: most handlers never read it, and an AbortController per
+   * job was the largest CPU cost of a no-op job. `abortReason` holds an abort that came first.
+   */
+  controller: AbortController | null;
+  abortReason?: { reason: unknown };
   timer: NodeJS.Timeout | null;
   /** Set once the attempt's outcome is decided (ack queued or job released); later outcomes are ignored. */
   settled: boolean;
@@ -118,7 +123,7 @@ export class Worker {
   abortAll(reason: unknown): Array<{ id: string; attempt: number; lockedBy: string }> {
     const released: Array<{ id: string; attempt: number; lockedBy: string }> = [];
     for (const job of [...this.active.values()]) {
-      job.controller.abort(reason);
+      abortJob(job, reason);
       if (this.settle(job)) released.push({ id: job.id, attempt: job.attempt, lockedBy: job.lockedBy });
     }
     return released;
@@ -128,19 +133,18 @@ export class Worker {
   abandon(lockedBy: string): void {
     for (const job of [...this.active.values()]) {
       if (job.lockedBy !== lockedBy) continue;
-      job.controller.abort(new Error('worker lease expired; the job was handed to other workers'));
+      abortJob(job, new Error('worker lease expired; the job was handed to other workers'));
       this.settle(job);
     }
   }
 
   private async run(row: ClaimedRow, handler: HandlerDefinition, lockedBy: string): Promise<void> {
-    const controller = new AbortController();
     const entry: ActiveJob = {
       id: row.id,
       name: row.name,
       attempt: row.attempts,
       lockedBy,
-      controller,
+      controller: null,
       timer: null,
       settled: false,
     };
@@ -163,13 +167,15 @@ export class Worker {
       createdAt: row.created_at,
       metadata: row.metadata,
       idempotencyKey: row.idempotency_key,
-      signal: controller.signal,
+      get signal() {
+        return signalOf(entry);
+      },
     };
     if (handler.timeoutMs !== undefined) {
       const timeoutMs = handler.timeoutMs;
       entry.timer = setTimeout(() => {
         const err = new JobTimeoutError(timeoutMs);
-        controller.abort(err);
+        abortJob(entry, err);
         this.finish(entry, handler, maxAttempts, { error: err });
       }, timeoutMs);
     }
@@ -242,4 +248,17 @@ export class Worker {
     this.onSlotFree();
     return true;
   }
+}
+
+function signalOf(entry: ActiveJob): AbortSignal {
+  if (!entry.controller) {
+    entry.controller = new AbortController();
+    if (entry.abortReason) entry.controller.abort(entry.abortReason.reason);
+  }
+  return entry.controller.signal;
+}
+
+function abortJob(entry: ActiveJob, reason: unknown): void {
+  if (entry.controller) entry.controller.abort(reason);
+  else entry.abortReason ??= { reason };
 }
