@@ -4,8 +4,8 @@ import { statementTag } from '../db/identifier.js';
 import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
 import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
 import { reconcileJobsSql, releaseJobsSql } from '../db/sql/release-jobs.js';
-import { ackParams, type Acker } from './acker.js';
-import type { Worker } from './worker.js';
+import { ackParams, type Ack, type Acker } from './acker.js';
+import type { ClaimCapacity, Worker } from './worker.js';
 
 export interface FetcherContext {
   pool: Pool;
@@ -13,6 +13,8 @@ export interface FetcherContext {
   schema: string;
   queue: string;
   pollIntervalMs: number;
+  /** The queue's concurrency in this process (the worker enforces it; the fetcher splits it between lanes). */
+  concurrency: number;
   worker: Worker;
   /** The current worker id (it changes when the lease is renewed). */
   workerId: () => string;
@@ -23,13 +25,28 @@ export interface FetcherContext {
 }
 
 /**
+ * Claims in flight at once, at most, each for up to its share of the concurrency. With one, the
+ * database idles while the process runs the jobs it just claimed, and the process idles while
+ * the database writes their acks and claims the next ones; with two, the halves overlap.
+ */
+const MAX_LANES = 2;
+
+/** A claim in flight: the slots it may fill (`limit`, of `names`) and the acks of this queue it carries. */
+interface Lane extends ClaimCapacity {
+  carried: number;
+}
+
+/**
  * The one fetcher of a queue in this process, shared by all its handlers.
  *
  * States: stopped (initial) -> started -> stopped. While started it claims when woken: by a
  * NOTIFY of its queue, by its poll tick, by a bus reconnect (catch-up), by a timer for the
  * earliest known future run_at, and by a freed slot when the last claim suggested more work.
- * Invariants: at most one claim is in flight; a wake during a claim sets `again`, so it is never
- * lost; a claim never asks for more jobs than the worker has free slots.
+ * Invariants: at most MAX_LANES claims are in flight, and together they never ask for more jobs
+ * than the worker has free slots (each reserves its limit until it lands); a wake while no claim
+ * can start leaves `mayHaveMore` set, and every landing claim looks at it, so no wake is lost;
+ * self-reconciliation runs only while no claim is in flight (a claim in flight holds rows the
+ * worker does not know yet).
  */
 export class Fetcher {
   private readonly logger: Logger;
@@ -37,9 +54,13 @@ export class Fetcher {
   private readonly claimName: string;
   private readonly ackAndClaimSql: string;
   private readonly ackAndClaimName: string;
+  /** Claims per lane: a half of the concurrency, so that two lanes can overlap. */
+  private readonly laneLimit: number;
   private started = false;
-  private claiming: Promise<void> | null = null;
-  private again = false;
+  private readonly lanes = new Set<Lane>();
+  /** Claims and reconciliations in flight, for stop(). */
+  private readonly work = new Set<Promise<void>>();
+  private reconciling = false;
   /** The queue may hold due jobs we have not claimed (set by every wake, cleared by a short claim). */
   private mayHaveMore = true;
   private wakeSeq = 0;
@@ -57,6 +78,7 @@ export class Fetcher {
     this.claimName = `pgq_claim_${statementTag(ctx.schema)}`;
     this.ackAndClaimSql = ackAndClaimSql(ctx.schemaSql);
     this.ackAndClaimName = `pgq_ack_claim_${statementTag(ctx.schema)}`;
+    this.laneLimit = Math.max(1, Math.ceil(ctx.concurrency / MAX_LANES));
   }
 
   start(): void {
@@ -66,25 +88,20 @@ export class Fetcher {
     this.wake();
   }
 
-  /** Stops claiming and clears every timer; resolves once the claim in flight (if any) is done. */
+  /** Stops claiming and clears every timer; resolves once the claims in flight (if any) are done. */
   async stop(): Promise<void> {
     this.started = false;
     for (const t of [this.pollTimer, this.dueTimer, this.retryTimer]) if (t) clearTimeout(t);
     this.pollTimer = this.dueTimer = this.retryTimer = null;
-    await this.claiming;
+    while (this.work.size > 0) await Promise.all([...this.work]);
   }
 
-  /** Something may be due: claim now, or right after the claim in flight. */
+  /** Something may be due: claim now, or as soon as a claim can start. */
   wake(): void {
     if (!this.started) return;
     this.wakeSeq++;
     this.mayHaveMore = true;
-    if (this.claiming) {
-      this.again = true;
-      return;
-    }
-    if (this.retryTimer) return; // backing off after a failure; the timer will wake us
-    this.claiming = this.loop().finally(() => (this.claiming = null));
+    this.pump();
   }
 
   /**
@@ -118,75 +135,105 @@ export class Fetcher {
   /** Ask for a check of jobs marked running under our id that we do not hold (run before the next claim). */
   requestReconcile(): void {
     this.reconcileWanted = true;
-    if (!this.claiming) this.wake();
+    this.pump();
   }
 
-  private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      if (!this.started) return;
-      try {
-        if (this.reconcileWanted) await this.reconcile();
-        await this.claimOnce();
-        this.failures = 0;
-      } catch (err) {
-        // Our claim may have committed without us seeing the reply: check ownership before the next one.
-        this.reconcileWanted = true;
-        this.failures++;
-        const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
-        this.logger.warn(`claim failed (${(err as Error).message}); retrying in ${delay} ms`);
-        if (this.started) {
-          this.retryTimer = setTimeout(() => {
-            this.retryTimer = null;
-            this.wake();
-          }, delay);
-        }
-        return;
-      }
-    } while (this.again);
+  /** Starts what can start now: a reconciliation when one is wanted and no claim is in flight, else claims while lanes and slots allow. */
+  private pump(): void {
+    if (!this.started || this.retryTimer || this.reconciling) return;
+    if (this.reconcileWanted) {
+      if (this.lanes.size === 0) this.track(this.reconcile());
+      return; // the last claim in flight calls pump() when it lands
+    }
+    while (this.lanes.size < MAX_LANES && this.mayHaveMore && this.launch());
   }
 
-  private async claimOnce(): Promise<void> {
+  private track(p: Promise<void>): void {
+    this.work.add(p);
+    // claim() and reconcile() handle their own errors; the catch only keeps a bug from becoming an unhandled rejection.
+    p.finally(() => this.work.delete(p)).catch((err) => this.logger.error(`fetcher: ${(err as Error).message}`));
+  }
+
+  /** Starts one claim if there are free slots; false if not. */
+  private launch(): boolean {
     // Queued acks ride in this claim and land with it. Finished jobs whose ack is written
-    // elsewhere (or waits for a retry) are still running in the database: their slots stay taken.
+    // elsewhere (by the acker, or carried by the other lane) are still running in the database:
+    // their slots stay taken (the other lane's are part of its reservation).
     const acks = this.ctx.acker.borrow();
     const carried = acks.reduce((n, a) => (a.queue === this.ctx.queue ? n + 1 : n), 0);
-    const { limit, names } = this.ctx.worker.capacity(this.ctx.acker.countFor(this.ctx.queue) - carried);
+    let carriedByLanes = 0;
+    for (const l of this.lanes) carriedByLanes += l.carried;
+    const unacked = this.ctx.acker.countFor(this.ctx.queue) - carried - carriedByLanes;
+    // A lane holds its carried acks' rows `running` until it lands, and its claimed rows after:
+    // it takes max(carried, limit) slots, not just its limit (it may carry more than it claims).
+    const reserved = [...this.lanes].map((l) => ({ limit: Math.max(l.limit, l.carried), names: l.names }));
+    const { limit, names } = this.ctx.worker.capacity(unacked, reserved);
     if (limit <= 0) {
       if (acks.length > 0) this.ctx.acker.giveBack(acks);
-      return;
+      return false;
     }
+    const lane: Lane = { limit: Math.min(limit, this.laneLimit), names, carried };
+    this.lanes.add(lane);
+    this.track(this.claim(lane, acks));
+    return true;
+  }
+
+  private async claim(lane: Lane, acks: Ack[]): Promise<void> {
     const seq = this.wakeSeq;
     const lockedBy = this.ctx.workerId();
-    const claimParams = [lockedBy, this.ctx.queue, names, limit, this.ctx.leaseMs];
+    const claimParams = [lockedBy, this.ctx.queue, lane.names, lane.limit, this.ctx.leaseMs];
     let rows: ClaimedRow[];
-    if (acks.length === 0) {
-      rows = (await this.ctx.pool.query<ClaimedRow>({ name: this.claimName, text: this.claimSql, values: claimParams })).rows;
-    } else {
-      let result: Array<ClaimedRow & { acked: boolean }>;
-      try {
-        // Prepared, as the acks alone are (see Acker.flush): parsing and planning this statement
-        // cost about as much as running it.
-        result = (await this.ctx.pool.query({ name: this.ackAndClaimName, text: this.ackAndClaimSql, values: [...ackParams(acks), ...claimParams] })).rows;
-      } catch (err) {
-        this.ctx.acker.giveBack(acks);
-        throw err;
+    try {
+      if (acks.length === 0) {
+        rows = (await this.ctx.pool.query<ClaimedRow>({ name: this.claimName, text: this.claimSql, values: claimParams })).rows;
+      } else {
+        let result: Array<ClaimedRow & { acked: boolean }>;
+        try {
+          // Prepared, as the acks alone are (see Acker.flush): parsing and planning this statement
+          // cost about as much as running it.
+          result = (await this.ctx.pool.query({ name: this.ackAndClaimName, text: this.ackAndClaimSql, values: [...ackParams(acks), ...claimParams] })).rows;
+        } catch (err) {
+          this.ctx.acker.giveBack(acks);
+          throw err;
+        }
+        this.ctx.acker.settle(acks, new Set(result.filter((r) => r.acked).map((r) => r.id)));
+        rows = result.filter((r) => !r.acked);
       }
-      this.ctx.acker.settle(acks, new Set(result.filter((r) => r.acked).map((r) => r.id)));
-      rows = result.filter((r) => !r.acked);
-    }
-    if (rows.length >= limit) {
-      this.again = true; // a full claim: there may be more, take them as soon as slots allow
-    } else if (this.wakeSeq === seq) {
-      this.mayHaveMore = false;
-    }
-    if (!this.started) {
-      // Stopped while claiming: hand the jobs straight back.
-      await this.release(rows, lockedBy);
+      this.failures = 0;
+    } catch (err) {
+      this.lanes.delete(lane);
+      this.failed(err);
       return;
     }
-    const overflow = this.ctx.worker.start(rows, lockedBy);
-    if (overflow.length > 0) await this.release(overflow, lockedBy);
+    // A full claim leaves mayHaveMore as it is: there may be more, taken as soon as slots allow.
+    if (rows.length < lane.limit && this.wakeSeq === seq) this.mayHaveMore = false;
+    try {
+      if (!this.started) {
+        // Stopped while claiming: hand the jobs straight back.
+        await this.release(rows, lockedBy);
+        return;
+      }
+      const overflow = this.ctx.worker.start(rows, lockedBy);
+      if (overflow.length > 0) await this.release(overflow, lockedBy);
+    } catch (err) {
+      this.failed(err);
+    } finally {
+      this.lanes.delete(lane);
+      this.pump();
+    }
+  }
+
+  private failed(err: unknown): void {
+    // Our claim may have committed without us seeing the reply: check ownership before the next one.
+    this.reconcileWanted = true;
+    this.failures++;
+    if (!this.started || this.retryTimer) return;
+    const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
+    this.logger.warn(`claim failed (${(err as Error).message}); retrying in ${delay} ms`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.wake();
+    }, delay);
   }
 
   private async release(rows: ClaimedRow[], lockedBy: string): Promise<void> {
@@ -195,13 +242,21 @@ export class Fetcher {
   }
 
   private async reconcile(): Promise<void> {
-    const held = [...this.ctx.worker.ownedIds(), ...this.ctx.acker.ownedIds(this.ctx.queue)];
-    const r = await this.ctx.pool.query(reconcileJobsSql(this.ctx.schemaSql), [this.ctx.queue, this.ctx.workerId(), held]);
-    this.reconcileWanted = false;
-    if ((r.rowCount ?? 0) > 0) {
-      this.logger.warn(`returned ${r.rowCount} job(s) marked running under this worker but not held by it to pending`);
-      this.mayHaveMore = true;
-      this.again = true;
+    this.reconciling = true;
+    try {
+      const held = [...this.ctx.worker.ownedIds(), ...this.ctx.acker.ownedIds(this.ctx.queue)];
+      const r = await this.ctx.pool.query(reconcileJobsSql(this.ctx.schemaSql), [this.ctx.queue, this.ctx.workerId(), held]);
+      this.reconcileWanted = false;
+      if ((r.rowCount ?? 0) > 0) {
+        this.logger.warn(`returned ${r.rowCount} job(s) marked running under this worker but not held by it to pending`);
+        this.mayHaveMore = true;
+      }
+    } catch (err) {
+      this.reconciling = false;
+      this.failed(err);
+      return;
     }
+    this.reconciling = false;
+    this.pump();
   }
 }

@@ -68,15 +68,21 @@ export class Worker {
   /**
    * What may be claimed now. `unacked` counts finished jobs whose ack is being written outside
    * the coming claim: they are still `running` in the database, so their slots stay taken until
-   * it lands. This keeps a process's running rows within its concurrency.
+   * it lands. `reserved` are the claims in flight: each may bring back up to its limit of jobs,
+   * of any of its names. This keeps a process's running rows within its concurrency.
    */
-  capacity(unacked = 0): ClaimCapacity {
-    const free = this.queue.concurrency - this.active.size - unacked;
+  capacity(unacked = 0, reserved: readonly ClaimCapacity[] = []): ClaimCapacity {
+    let free = this.queue.concurrency - this.active.size - unacked;
+    for (const r of reserved) free -= r.limit;
     if (free <= 0) return { limit: 0, names: [] };
     const names: string[] = [];
     let sum = 0;
     for (const [name, h] of this.handlers) {
-      const room = h.concurrency === undefined ? free : h.concurrency - (this.runningByName.get(name) ?? 0);
+      let room = free;
+      if (h.concurrency !== undefined) {
+        room = h.concurrency - (this.runningByName.get(name) ?? 0);
+        for (const r of reserved) if (r.names.includes(name)) room -= r.limit;
+      }
       if (room > 0) {
         names.push(name);
         sum += room;

@@ -32,6 +32,21 @@ class Busy {
   }
 }
 
+const fast = { running: 0, peak: 0, done: 0 };
+
+@Processor('fast')
+@Injectable()
+class Quick {
+  @Process('tick')
+  async tick() {
+    fast.running++;
+    fast.peak = Math.max(fast.peak, fast.running);
+    await new Promise((r) => setImmediate(r));
+    fast.running--;
+    fast.done++;
+  }
+}
+
 describe('consumer: slots', () => {
   const pool = testPool();
   const schema = uniqueSchema();
@@ -65,6 +80,33 @@ describe('consumer: slots', () => {
     expect(maxRunningRows).toBeLessThanOrEqual(3);
     const unhandled = await app.get(QueueAdmin).getJob(orphanName);
     expect(unhandled).toMatchObject({ status: 'pending', attempts: 0, lockedBy: null });
+    await app.close();
+  });
+
+  it('with two claims in flight (short jobs), running handlers and running rows stay within the concurrency', async () => {
+    const app = await createQueueApp({ schema, queues: [{ name: 'fast', concurrency: 6 }] }, [Quick]);
+    const sink = app.get<QueueSink>(getSinkToken('fast'));
+    await sink.pushMany(Array.from({ length: 1500 }, () => ({ name: 'tick', data: {} })));
+    let maxRunningRows = 0;
+    let samples = 0;
+    await waitFor(
+      'all 1,500 done',
+      async () => {
+        const r = await pool.query(
+          `SELECT count(*) FILTER (WHERE status = 'running')::int AS running, count(*) FILTER (WHERE status = 'done')::int AS done FROM ${schema}.jobs WHERE queue = 'fast'`,
+        );
+        samples++;
+        maxRunningRows = Math.max(maxRunningRows, r.rows[0].running);
+        return r.rows[0].done === 1500;
+      },
+      30_000,
+      1,
+    );
+    expect(fast.done).toBe(1500);
+    expect(fast.peak).toBeLessThanOrEqual(6);
+    expect(fast.peak).toBeGreaterThan(1);
+    expect(samples).toBeGreaterThan(3);
+    expect(maxRunningRows).toBeLessThanOrEqual(6);
     await app.close();
   });
 });
