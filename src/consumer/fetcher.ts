@@ -63,6 +63,11 @@ export class Fetcher {
   private reconciling = false;
   /** The queue may hold due jobs we have not claimed (set by every wake, cleared by a short claim). */
   private mayHaveMore = true;
+  /**
+   * The last claim to land was full: a backlog, where a second lane pays off. Without one (an
+   * idle queue woken by a NOTIFY), a second claim would only race the first for the same jobs.
+   */
+  private backlog = false;
   private wakeSeq = 0;
   private reconcileWanted = true;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -145,7 +150,7 @@ export class Fetcher {
       if (this.lanes.size === 0) this.track(this.reconcile());
       return; // the last claim in flight calls pump() when it lands
     }
-    while (this.lanes.size < MAX_LANES && this.mayHaveMore && this.launch());
+    while (this.lanes.size < (this.backlog ? MAX_LANES : 1) && this.mayHaveMore && this.launch());
   }
 
   private track(p: Promise<void>): void {
@@ -206,7 +211,8 @@ export class Fetcher {
       return;
     }
     // A full claim leaves mayHaveMore as it is: there may be more, taken as soon as slots allow.
-    if (rows.length < lane.limit && this.wakeSeq === seq) this.mayHaveMore = false;
+    this.backlog = rows.length >= lane.limit;
+    if (!this.backlog && this.wakeSeq === seq) this.mayHaveMore = false;
     try {
       if (!this.started) {
         // Stopped while claiming: hand the jobs straight back.

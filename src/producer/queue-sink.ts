@@ -1,14 +1,12 @@
 import type { Pool } from 'pg';
-import { monotonicFactory } from 'ulid';
 import { DuplicateJobIdError, IdempotencyConflictError, InvalidJobError } from '../errors.js';
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
 import { statementTag } from '../db/identifier.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql } from '../db/sql/insert-jobs.js';
 import { executorFor, withSavepoint, type Executor } from './executor.js';
+import { nextJobId } from './job-id.js';
 import { validateJob, validateJobs, validateTransaction, type ValidatedJob } from './job.validation.js';
 
-/** Monotonic within a millisecond, so ids of one process sort in push order. */
-const nextUlid = monotonicFactory();
 
 export interface QueueSinkContext {
   pool: Pool;
@@ -70,7 +68,7 @@ export class QueueSink {
   /** `txField` names the transaction argument in errors: "options" for push, "tx" for pushMany. */
   private async insert(jobs: ValidatedJob[], tx: TransactionOptions | undefined, txField: string): Promise<string[]> {
     checkBatchUniqueness(this.queue, jobs);
-    const ids = jobs.map((j) => j.id ?? nextUlid());
+    const ids = jobs.map((j) => j.id ?? nextJobId());
     const exec = executorFor(this.ctx.pool, tx);
     try {
       await withSavepoint(
