@@ -15,12 +15,16 @@ import { Heartbeat } from './consumer/heartbeat.js';
 import { Rescuer } from './consumer/rescuer.js';
 import { Worker } from './consumer/worker.js';
 import { WorkerIdentity } from './consumer/worker-identity.js';
-import { jobsChannel, quoteIdent } from './db/identifier.js';
+import { jobsChannel, quoteIdent, statementTag } from './db/identifier.js';
+import { PlanSizeClass } from './db/plan-size-class.js';
 import { releaseJobsSql } from './db/sql/release-jobs.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
 import { NotifyBus } from './notify/notify-bus.js';
 import type { ResolvedQueueOptions } from './queue.options.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from './queue.tokens.js';
+
+/** An insert of this many jobs may have grown the table past its size class (see PlanSizeClass). */
+const LARGE_BATCH = 1000;
 
 interface QueueRuntime {
   worker: Worker;
@@ -43,6 +47,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
   private acker: Acker | null = null;
   private heartbeat: Heartbeat | null = null;
   private rescuer: Rescuer | null = null;
+  private planSizeClass: PlanSizeClass | null = null;
   private unsubscribe: Array<() => void> = [];
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
 
@@ -70,7 +75,11 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = [...this.handlers.keys()];
     if (queues.length === 0) return;
     this.state = 'running';
-    this.acker = new Acker(this.pool, this.s, this.options.schema, (acks, landed) => this.acksSettled(acks, landed));
+    const tag = statementTag(this.options.schema);
+    const planSizeClass = new PlanSizeClass(this.pool, `${this.s}.jobs`);
+    this.planSizeClass = planSizeClass;
+    await planSizeClass.start();
+    this.acker = new Acker(this.pool, this.s, () => planSizeClass.name(`pgq_ack_${tag}`), (acks, landed) => this.acksSettled(acks, landed));
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;
@@ -86,6 +95,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
         workerId: () => this.identity.workerId,
         leaseMs: this.options.orphanTimeoutMs,
         acker: this.acker,
+        statementName: (base) => planSizeClass.name(base),
       });
       this.runtimes.set(queue, { worker, fetcher });
     }
@@ -129,6 +139,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     await this.acker?.stop(Math.max(1000, this.options.shutdownGraceMs));
     await this.rescuer?.stop();
     await this.heartbeat?.stop();
+    await this.planSizeClass?.stop();
     this.state = 'stopped';
   }
 
@@ -140,7 +151,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
   }
 
   private notified(payload: string): void {
-    let msg: { queue?: string; delayMs?: number | null };
+    let msg: { queue?: string; delayMs?: number | null; count?: number };
     try {
       msg = JSON.parse(payload);
     } catch {
@@ -148,7 +159,12 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     }
     const fetcher = msg.queue !== undefined ? this.runtimes.get(msg.queue)?.fetcher : undefined;
     if (!fetcher) return;
-    fetcher.wake();
+    if ((msg.count ?? 0) >= LARGE_BATCH && this.planSizeClass) {
+      // The table may have grown past its size class: claim with statements planned for its new size.
+      void this.planSizeClass.refresh().then(() => fetcher.wake());
+    } else {
+      fetcher.wake();
+    }
     if (typeof msg.delayMs === 'number' && msg.delayMs > 0) fetcher.wakeIn(msg.delayMs);
   }
 

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { statementTag } from '../db/identifier.js';
 import { completeJobsSql, type AckStatus } from '../db/sql/complete-jobs.js';
 
 export interface Ack {
@@ -54,17 +53,15 @@ export class Acker {
   private stopping = false;
   private stopped = false;
 
-  private readonly statementName: string;
-
   constructor(
     private readonly pool: Pool,
     schemaSql: string,
-    schema: string,
+    /** The prepared statement's name, which follows the table's size (see PlanSizeClass). */
+    private readonly statementName: () => string,
     /** Called once a batch was written: `landed` holds the ids the fence let through. */
     private readonly onSettled: (acks: Ack[], landed: Set<string>) => void,
   ) {
     this.sql = completeJobsSql(schemaSql);
-    this.statementName = `pgq_ack_${statementTag(schema)}`;
   }
 
   add(ack: Ack): void {
@@ -176,7 +173,7 @@ export class Acker {
         try {
           // Prepared (named): parsing and planning cost more than running it. Its plan does not
           // depend on the batch size (see complete-jobs), so a generic plan is as good as a custom one.
-          const r = await this.pool.query<{ id: string }>({ name: this.statementName, text: this.sql, values: ackParams(batch) });
+          const r = await this.pool.query<{ id: string }>({ name: this.statementName(), text: this.sql, values: ackParams(batch) });
           landed = new Set(r.rows.map((row) => row.id));
         } catch (err) {
           this.inFlight.delete(batch);

@@ -22,6 +22,8 @@ export interface FetcherContext {
   leaseMs: number;
   /** Acks not landed yet (still ours, not to be reconciled), which a claim may carry. */
   acker: Acker;
+  /** Names a prepared statement after the table's size (see PlanSizeClass). */
+  statementName: (base: string) => string;
 }
 
 /**
@@ -190,13 +192,13 @@ export class Fetcher {
     let rows: ClaimedRow[];
     try {
       if (acks.length === 0) {
-        rows = (await this.ctx.pool.query<ClaimedRow>({ name: this.claimName, text: this.claimSql, values: claimParams })).rows;
+        rows = (await this.ctx.pool.query<ClaimedRow>({ name: this.ctx.statementName(this.claimName), text: this.claimSql, values: claimParams })).rows;
       } else {
         let result: Array<ClaimedRow & { acked: boolean }>;
         try {
           // Prepared, as the acks alone are (see Acker.flush): parsing and planning this statement
           // cost about as much as running it.
-          result = (await this.ctx.pool.query({ name: this.ackAndClaimName, text: this.ackAndClaimSql, values: [...ackParams(acks), ...claimParams] })).rows;
+          result = (await this.ctx.pool.query({ name: this.ctx.statementName(this.ackAndClaimName), text: this.ackAndClaimSql, values: [...ackParams(acks), ...claimParams] })).rows;
         } catch (err) {
           this.ctx.acker.giveBack(acks);
           throw err;

@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { getSinkToken, Process, Processor, type QueueSink } from '../../src/index.js';
+import { PlanSizeClass } from '../../src/db/plan-size-class.js';
+import { createQueueApp } from '../helpers/app.js';
+import { databaseUrl, schemaScope } from '../helpers/db.js';
+import { waitFor } from '../helpers/wait.js';
+
+let done = 0;
+
+@Processor('default')
+@Injectable()
+class Counter {
+  @Process('job')
+  run() {
+    done++;
+  }
+}
+
+/** Statement names the app sent through its pool, in order: a pass-through wrapper, not a mock. */
+function recordingPool(): { pool: pg.Pool; names: string[] } {
+  const pool = new pg.Pool({ connectionString: databaseUrl(), max: 4 });
+  const names: string[] = [];
+  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
+  (pool as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const q = args[0] as { name?: string } | undefined;
+    if (q && typeof q === 'object' && q.name) names.push(q.name);
+    return query(...args);
+  };
+  return { pool, names };
+}
+
+describe('consumer: prepared statements follow the size of the jobs table', () => {
+  const { pool, fresh, dispose } = schemaScope();
+  afterAll(dispose);
+
+  it('classes: one per doubling of the pages, from 0 (one page) to 10 (8 MB and more)', () => {
+    expect(PlanSizeClass.of(0)).toBe(0);
+    expect(PlanSizeClass.of(8192)).toBe(0);
+    expect(PlanSizeClass.of(2 * 8192)).toBe(1);
+    expect(PlanSizeClass.of(3 * 8192)).toBe(1);
+    expect(PlanSizeClass.of(4 * 8192)).toBe(2);
+    expect(PlanSizeClass.of(512 * 8192)).toBe(9);
+    expect(PlanSizeClass.of(1024 * 8192)).toBe(10);
+    expect(PlanSizeClass.of(1e12)).toBe(10);
+  });
+
+  it('claims and acks made on a small table use other prepared statements once it has grown (no generic plan outlives its size)', async () => {
+    const schema = fresh();
+    const { pool: appPool, names } = recordingPool();
+    done = 0;
+    const app = await createQueueApp({ schema, pool: appPool, connection: undefined, queues: [{ name: 'default', concurrency: 4 }] }, [Counter]);
+    try {
+      const sink = app.get<QueueSink>(getSinkToken('default'));
+      for (let i = 0; i < 12; i++) await sink.push('job', { i });
+      await waitFor('12 jobs done', () => done === 12, 10_000);
+      const small = names.filter((n) => n.startsWith('pgq_claim_') || n.startsWith('pgq_ack'));
+      expect(small.length).toBeGreaterThan(0);
+      const smallClasses = new Set(small.map((n) => Number(/_s(\d+)$/.exec(n)?.[1])));
+      expect(Math.max(...smallClasses)).toBeLessThanOrEqual(2);
+
+      // Grow the table past 8 MB with finished jobs (no trigger: these are history, not work).
+      await pool.query(`SET session_replication_role = replica`);
+      await pool.query(
+        `INSERT INTO ${schema}.jobs (id, queue, name, payload, status, attempts, done_at)
+         SELECT '0000' || lpad(g::text, 22, '0'), 'default', 'job', jsonb_build_object('pad', repeat('x', 200)), 'done', 1, now()
+         FROM generate_series(1, 40000) g`,
+      );
+      await pool.query(`SET session_replication_role = DEFAULT`);
+      // A batch this large also makes the worker read the new size before it claims.
+      names.length = 0;
+      await sink.pushMany(Array.from({ length: 1000 }, (_, i) => ({ name: 'job', data: { i } })));
+      await waitFor('1,012 jobs done', () => done === 1012, 20_000);
+      const large = names.filter((n) => n.startsWith('pgq_claim_') || n.startsWith('pgq_ack'));
+      // A poll tick may claim between the batch's commit and the size read; from then on, only the new class.
+      const first = large.findIndex((n) => n.endsWith('_s10'));
+      expect(first).toBeGreaterThanOrEqual(0);
+      expect(first).toBeLessThanOrEqual(2);
+      expect(large.slice(first).every((n) => n.endsWith('_s10'))).toBe(true);
+    } finally {
+      await app.close();
+      await appPool.end();
+    }
+  });
+});
