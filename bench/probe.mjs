@@ -1,4 +1,5 @@
 // `node bench/probe.mjs [system]`: where the idle pickup latency goes (push call, INSERT, NOTIFY, claim, handler start), medians over 200 pushes.
+import pg from 'pg';
 import { performance } from 'node:perf_hooks';
 const now = () => performance.now();
 const ev = [];

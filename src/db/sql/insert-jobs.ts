@@ -1,19 +1,23 @@
 import type { ValidatedJob } from '../../producer/job.validation.js';
 
 /**
- * Inserts N jobs of one queue in one statement: the arrays are unnested side by side, so the
- * statement's text is the same for 1 job or 10,000 (one prepared plan), and the trigger sends
- * one NOTIFY for the whole statement.
+ * Inserts N jobs of one queue in one statement: the columns are zipped side by side with
+ * ROWS FROM, so the statement's text is the same for 1 job or 10,000 (one prepared plan), and
+ * the trigger sends one NOTIFY for the whole statement. Payloads and metadata travel as one JSON
+ * array each ($4, $9), not as jsonb[]: no array-literal escaping of every payload on either side
+ * (about 10% of a 10,000-job batch, measured with bench/probe-insert.mjs).
  */
 export function insertJobsSql(s: string): string {
   return `INSERT INTO ${s}.jobs (id, queue, name, payload, max_attempts, priority, run_at, metadata, idempotency_key)
 SELECT t.id, $1, t.name, t.payload, t.max_attempts, t.priority,
        coalesce(t.run_at, now() + coalesce(t.delay_ms, 0) * interval '1 millisecond'),
        t.metadata, t.idempotency_key
-FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::int[], $6::int[], $7::timestamptz[], $8::float8[], $9::jsonb[], $10::text[])
+FROM ROWS FROM (unnest($2::text[]), unnest($3::text[]), jsonb_array_elements($4::jsonb), unnest($5::int[]), unnest($6::int[]),
+                unnest($7::timestamptz[]), unnest($8::float8[]), jsonb_array_elements($9::jsonb), unnest($10::text[]))
   AS t(id, name, payload, max_attempts, priority, run_at, delay_ms, metadata, idempotency_key)`;
 }
 
+/** Parameters for insertJobsSql; `payload` and `metadata` of each job are JSON texts (validated). */
 export function insertJobsParams(queue: string, ids: string[], jobs: ValidatedJob[]): unknown[] {
   const n = jobs.length;
   const names = new Array<string>(n);
@@ -35,7 +39,7 @@ export function insertJobsParams(queue: string, ids: string[], jobs: ValidatedJo
     metadata[i] = j.metadata;
     keys[i] = j.idempotencyKey;
   }
-  return [queue, ids, names, payloads, maxAttempts, priorities, runAts, delays, metadata, keys];
+  return [queue, ids, names, `[${payloads.join(',')}]`, maxAttempts, priorities, runAts, delays, `[${metadata.join(',')}]`, keys];
 }
 
 /** After a unique violation: which of the given keys already exist (to name them in the error). */
