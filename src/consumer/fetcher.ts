@@ -13,8 +13,6 @@ export interface FetcherContext {
   schema: string;
   queue: string;
   pollIntervalMs: number;
-  /** The queue's concurrency in this process (the worker enforces it; the fetcher splits it between lanes). */
-  concurrency: number;
   worker: Worker;
   /** The current worker id (it changes when the lease is renewed). */
   workerId: () => string;
@@ -27,9 +25,11 @@ export interface FetcherContext {
 }
 
 /**
- * Claims in flight at once, at most, each for up to its share of the concurrency. With one, the
- * database idles while the process runs the jobs it just claimed, and the process idles while
- * the database writes their acks and claims the next ones; with two, the halves overlap.
+ * Claims in flight at once, at most. A claim asks for every free slot; a second one starts when
+ * slots free up while the first is still in flight (handlers that finish at different times), so
+ * the database need not wait for that claim to land before refilling them. Splitting the slots
+ * between two claims on purpose was measured and rejected: smaller batches cost more per job,
+ * and with two worker processes the burn-down fell from ~15,000 to ~10,500 jobs/s.
  */
 const MAX_LANES = 2;
 
@@ -56,8 +56,6 @@ export class Fetcher {
   private readonly claimName: string;
   private readonly ackAndClaimSql: string;
   private readonly ackAndClaimName: string;
-  /** Claims per lane: a half of the concurrency, so that two lanes can overlap. */
-  private readonly laneLimit: number;
   private started = false;
   private readonly lanes = new Set<Lane>();
   /** Claims and reconciliations in flight, for stop(). */
@@ -85,7 +83,6 @@ export class Fetcher {
     this.claimName = `pgq_claim_${statementTag(ctx.schema)}`;
     this.ackAndClaimSql = ackAndClaimSql(ctx.schemaSql);
     this.ackAndClaimName = `pgq_ack_claim_${statementTag(ctx.schema)}`;
-    this.laneLimit = Math.max(1, Math.ceil(ctx.concurrency / MAX_LANES));
   }
 
   start(): void {
@@ -179,7 +176,7 @@ export class Fetcher {
       if (acks.length > 0) this.ctx.acker.giveBack(acks);
       return false;
     }
-    const lane: Lane = { limit: Math.min(limit, this.laneLimit), names, carried };
+    const lane: Lane = { limit, names, carried };
     this.lanes.add(lane);
     this.track(this.claim(lane, acks));
     return true;

@@ -41,7 +41,8 @@ class Quick {
   async tick() {
     fast.running++;
     fast.peak = Math.max(fast.peak, fast.running);
-    await new Promise((r) => setImmediate(r));
+    // Varied lengths: slots free at different times, so a claim may start while another is in flight.
+    for (let k = 0; k <= fast.done % 4; k++) await new Promise((r) => setImmediate(r));
     fast.running--;
     fast.done++;
   }
@@ -83,7 +84,7 @@ describe('consumer: slots', () => {
     await app.close();
   });
 
-  it('with two claims in flight (short jobs), running handlers and running rows stay within the concurrency', async () => {
+  it('with claims overlapping (short jobs of varied length), running handlers and running rows stay within the concurrency', async () => {
     const app = await createQueueApp({ schema, queues: [{ name: 'fast', concurrency: 6 }] }, [Quick]);
     const sink = app.get<QueueSink>(getSinkToken('fast'));
     await sink.pushMany(Array.from({ length: 1500 }, () => ({ name: 'tick', data: {} })));
