@@ -24,6 +24,8 @@ export class PlanSizeClass {
   private value = 0;
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  /** Warn once per outage, not once a second. */
+  private failing = false;
 
   constructor(
     private readonly pool: Pool,
@@ -70,8 +72,10 @@ export class PlanSizeClass {
     try {
       const r = await this.pool.query<{ bytes: string }>({ text: 'SELECT pg_relation_size($1::regclass) AS bytes', values: [this.table] });
       this.value = PlanSizeClass.of(Number(r.rows[0].bytes));
+      this.failing = false;
     } catch (err) {
-      this.logger.warn(`could not read the size of ${this.table}: ${(err as Error).message}`);
+      if (!this.failing) this.logger.warn(`could not read the size of ${this.table} (the class stays ${this.value}): ${(err as Error).message}`);
+      this.failing = true;
     }
   }
 }

@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { getSinkToken, Process, Processor, type QueueSink } from '../../src/index.js';
 import { PlanSizeClass } from '../../src/db/plan-size-class.js';
 import { createQueueApp } from '../helpers/app.js';
@@ -44,6 +44,23 @@ describe('consumer: prepared statements follow the size of the jobs table', () =
     expect(PlanSizeClass.of(512 * 8192)).toBe(9);
     expect(PlanSizeClass.of(1024 * 8192)).toBe(10);
     expect(PlanSizeClass.of(1e12)).toBe(10);
+  });
+
+  it('a failed size read keeps the class, never throws, and warns once per outage', async () => {
+    // A real connection failure: nothing listens on this port.
+    const dead = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 2000 });
+    const warn = vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const c = new PlanSizeClass(dead, '"nowhere".jobs', 60_000);
+      await c.refresh();
+      await c.refresh();
+      expect(c.current).toBe(0);
+      expect(c.name('pgq_claim_x')).toBe('pgq_claim_x_s0');
+      expect(warn.mock.calls.filter((a) => String(a[0]).includes('could not read the size')).length).toBe(1);
+    } finally {
+      warn.mockRestore();
+      await dead.end();
+    }
   });
 
   it('claims and acks made on a small table use other prepared statements once it has grown (no generic plan outlives its size)', async () => {
