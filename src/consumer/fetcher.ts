@@ -64,8 +64,9 @@ export class Fetcher {
   /** The queue may hold due jobs we have not claimed (set by every wake, cleared by a short claim). */
   private mayHaveMore = true;
   /**
-   * The last claim to land was full: a backlog, where a second lane pays off. Without one (an
-   * idle queue woken by a NOTIFY), a second claim would only race the first for the same jobs.
+   * The last claim to land was full: a backlog, where a second lane pays off. Without one (the
+   * queue was nearly empty), a slot freed while a claim is in flight waits for it to land: a
+   * second claim would mostly race the first for the same few jobs.
    */
   private backlog = false;
   private wakeSeq = 0;
@@ -186,8 +187,8 @@ export class Fetcher {
     const seq = this.wakeSeq;
     const lockedBy = this.ctx.workerId();
     const claimParams = [lockedBy, this.ctx.queue, lane.names, lane.limit, this.ctx.leaseMs];
-    let rows: ClaimedRow[];
     try {
+      let rows: ClaimedRow[];
       if (acks.length === 0) {
         rows = (await this.ctx.pool.query<ClaimedRow>({ name: this.ctx.statementName(this.claimName), text: this.claimSql, values: claimParams })).rows;
       } else {
@@ -204,15 +205,9 @@ export class Fetcher {
         rows = result.filter((r) => !r.acked);
       }
       this.failures = 0;
-    } catch (err) {
-      this.lanes.delete(lane);
-      this.failed(err);
-      return;
-    }
-    // A full claim leaves mayHaveMore as it is: there may be more, taken as soon as slots allow.
-    this.backlog = rows.length >= lane.limit;
-    if (!this.backlog && this.wakeSeq === seq) this.mayHaveMore = false;
-    try {
+      // A full claim leaves mayHaveMore as it is: there may be more, taken as soon as slots allow.
+      this.backlog = rows.length >= lane.limit;
+      if (!this.backlog && this.wakeSeq === seq) this.mayHaveMore = false;
       if (!this.started) {
         // Stopped while claiming: hand the jobs straight back.
         await this.release(rows, lockedBy);
@@ -223,6 +218,7 @@ export class Fetcher {
     } catch (err) {
       this.failed(err);
     } finally {
+      // After a failure this is a no-op: failed() set the retry timer (or we are stopped).
       this.lanes.delete(lane);
       this.pump();
     }
@@ -257,11 +253,10 @@ export class Fetcher {
         this.mayHaveMore = true;
       }
     } catch (err) {
-      this.reconciling = false;
       this.failed(err);
-      return;
+    } finally {
+      this.reconciling = false;
     }
-    this.reconciling = false;
-    this.pump();
+    this.pump(); // a no-op after a failure (the retry timer is set)
   }
 }

@@ -7,7 +7,6 @@ import { executorFor, withSavepoint, type Executor } from './executor.js';
 import { nextJobId } from './job-id.js';
 import { validateJob, validateJobs, validateTransaction, type ValidatedJob } from './job.validation.js';
 
-
 export interface QueueSinkContext {
   pool: Pool;
   /** The quoted schema name. */
