@@ -14,6 +14,7 @@ import { completeJobsSql } from '../dist/db/sql/complete-jobs.js';
 import { ackAndClaimSql } from '../dist/db/sql/ack-and-claim.js';
 import { createDatabase, PG_SETTINGS } from './lib/db.mjs';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.mjs';
+import { CLAIM, COMPLETE } from './systems/raw-sql.mjs';
 
 import { writeFileSync } from 'node:fs';
 const pglog = [];
@@ -24,12 +25,6 @@ const server = await startEmbeddedPostgres({ prefix: 'micro-', flags: [...PG_SET
 server.stop = server.dispose;
 const S = 'pgqueue';
 const W = 'w1';
-const RAW_CLAIM = `UPDATE ${S}.jobs j SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1
-FROM (SELECT id FROM ${S}.jobs WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()
-      ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) c
-WHERE j.id = c.id RETURNING j.id, j.payload`;
-const RAW_COMPLETE = `UPDATE ${S}.jobs SET status = 'done', done_at = now(), locked_at = NULL WHERE id = ANY($1::text[])`;
-
 async function pgss(pool) {
   const r = await pool.query(`SELECT calls, plans, round(mean_plan_time::numeric, 3) AS plan, round(mean_exec_time::numeric, 3) AS exec, round((shared_blks_hit::numeric / calls), 0) AS hits, wal_records / calls AS walrec, left(regexp_replace(query, '\\s+', ' ', 'g'), 60) AS q FROM pg_stat_statements WHERE calls > 100 ORDER BY calls DESC LIMIT 6`);
   for (const x of r.rows) console.log(`   pgss calls=${x.calls} plans=${x.plans} plan=${x.plan} exec=${x.exec} hits=${x.hits} wal=${x.walrec} ${x.q}`);
@@ -67,15 +62,15 @@ async function raw(named) {
   let done = 0;
   for (;;) {
     if (process.env.EXPLAIN && times.length === 600) {
-      const e = await c.query({ text: 'EXPLAIN (ANALYZE, BUFFERS, WAL) ' + RAW_CLAIM, values: [W, 'bench', B] });
+      const e = await c.query({ text: 'EXPLAIN (ANALYZE, BUFFERS, WAL) ' + CLAIM, values: [W, 'bench', B] });
       console.log(e.rows.map((x) => x['QUERY PLAN']).join('\n'));
     }
     let t = performance.now();
-    const r = await c.query(named ? { name: 'c', text: RAW_CLAIM, values: [W, 'bench', B] } : { text: RAW_CLAIM, values: [W, 'bench', B] });
+    const r = await c.query(named ? { name: 'c', text: CLAIM, values: [W, 'bench', B] } : { text: CLAIM, values: [W, 'bench', B] });
     times.push(performance.now() - t);
     if (!r.rows.length) break;
     t = performance.now();
-    await c.query(named ? { name: 'd', text: RAW_COMPLETE, values: [r.rows.map((x) => x.id)] } : { text: RAW_COMPLETE, values: [r.rows.map((x) => x.id)] });
+    await c.query(named ? { name: 'd', text: COMPLETE, values: [r.rows.map((x) => x.id)] } : { text: COMPLETE, values: [r.rows.map((x) => x.id)] });
     times.push(performance.now() - t);
     done += r.rows.length;
   }

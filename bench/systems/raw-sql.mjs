@@ -8,11 +8,12 @@ import { seedFinishedOurs } from '../lib/our-schema.mjs';
 const SCHEMA = 'pgqueue';
 const QUEUE = 'bench';
 
-const CLAIM = `UPDATE ${SCHEMA}.jobs j SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1
+/** The raw loop's claim and completion; bench/micro.mjs runs the same statements. */
+export const CLAIM = `UPDATE ${SCHEMA}.jobs j SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1
 FROM (SELECT id FROM ${SCHEMA}.jobs WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()
       ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) c
 WHERE j.id = c.id RETURNING j.id, j.payload`;
-const COMPLETE = `UPDATE ${SCHEMA}.jobs SET status = 'done', done_at = now(), locked_at = NULL WHERE id = ANY($1::text[])`;
+export const COMPLETE = `UPDATE ${SCHEMA}.jobs SET status = 'done', done_at = now(), locked_at = NULL WHERE id = ANY($1::text[])`;
 const INSERT_ONE = `INSERT INTO ${SCHEMA}.jobs (id, queue, name, payload) VALUES ($1, $2, 'noop', $3)`;
 const INSERT_MANY = `INSERT INTO ${SCHEMA}.jobs (id, queue, name, payload) SELECT t.id, $1, 'noop', t.p FROM unnest($2::text[], $3::jsonb[]) t(id, p)`;
 

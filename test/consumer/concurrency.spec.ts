@@ -56,6 +56,27 @@ describe('consumer: slots', () => {
     await pool.end();
   });
 
+  /** Waits until `total` jobs of `queue` are done, sampling how many of its rows are `running` meanwhile. */
+  async function drainWatchingRunningRows(queue: string, total: number, timeoutMs: number, everyMs: number) {
+    let maxRunningRows = 0;
+    let samples = 0;
+    await waitFor(
+      `all ${total} done`,
+      async () => {
+        const r = await pool.query(
+          `SELECT count(*) FILTER (WHERE status = 'running')::int AS running, count(*) FILTER (WHERE status = 'done')::int AS done FROM ${schema}.jobs WHERE queue = $1`,
+          [queue],
+        );
+        samples++;
+        maxRunningRows = Math.max(maxRunningRows, r.rows[0].running);
+        return r.rows[0].done === total;
+      },
+      timeoutMs,
+      everyMs,
+    );
+    return { maxRunningRows, samples };
+  }
+
   it('never runs more than the queue concurrency, nor more than a handler concurrency, and claims only names it handles', async () => {
     const app = await createQueueApp({ schema, queues: [{ name: 'default', concurrency: 3 }] }, [Busy]);
     const sink = app.get<QueueSink>(getSinkToken('default'));
@@ -64,17 +85,7 @@ describe('consumer: slots', () => {
       ...Array.from({ length: 8 }, () => ({ name: 'limited', data: {} })),
       ...Array.from({ length: 12 }, () => ({ name: 'free', data: {} })),
     ]);
-    let maxRunningRows = 0;
-    await waitFor(
-      'all 20 done',
-      async () => {
-        const r = await pool.query(`SELECT count(*) FILTER (WHERE status = 'running')::int AS running, count(*) FILTER (WHERE status = 'done')::int AS done FROM ${schema}.jobs`);
-        maxRunningRows = Math.max(maxRunningRows, r.rows[0].running);
-        return r.rows[0].done === 20;
-      },
-      20_000,
-      5,
-    );
+    const { maxRunningRows } = await drainWatchingRunningRows('default', 20, 20_000, 5);
     expect(peak.total).toBeLessThanOrEqual(3);
     expect(peak.total).toBeGreaterThan(1);
     expect(peak.limited).toBe(1);
@@ -88,21 +99,7 @@ describe('consumer: slots', () => {
     const app = await createQueueApp({ schema, queues: [{ name: 'fast', concurrency: 6 }] }, [Quick]);
     const sink = app.get<QueueSink>(getSinkToken('fast'));
     await sink.pushMany(Array.from({ length: 1500 }, () => ({ name: 'tick', data: {} })));
-    let maxRunningRows = 0;
-    let samples = 0;
-    await waitFor(
-      'all 1,500 done',
-      async () => {
-        const r = await pool.query(
-          `SELECT count(*) FILTER (WHERE status = 'running')::int AS running, count(*) FILTER (WHERE status = 'done')::int AS done FROM ${schema}.jobs WHERE queue = 'fast'`,
-        );
-        samples++;
-        maxRunningRows = Math.max(maxRunningRows, r.rows[0].running);
-        return r.rows[0].done === 1500;
-      },
-      30_000,
-      1,
-    );
+    const { maxRunningRows, samples } = await drainWatchingRunningRows('fast', 1500, 30_000, 1);
     expect(fast.done).toBe(1500);
     expect(fast.peak).toBeLessThanOrEqual(6);
     expect(fast.peak).toBeGreaterThan(1);

@@ -25,7 +25,7 @@ class Noop {
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 describe('consumer: pickup latency and burn-down (printed, not asserted)', () => {
-  const { pool, fresh, dispose } = schemaScope();
+  const { fresh, dispose } = schemaScope();
   afterAll(dispose);
 
   it('idle pickup: push -> handler start over 200 jobs', async () => {
