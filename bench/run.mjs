@@ -38,6 +38,8 @@ export const P = {
 /** key: the system's own key; base: the key that holds its best figure. */
 const SYSTEMS = [
   { key: 'nestjs-pg-queue', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', txn: true },
+  // Its high-throughput setting (queue option `prefetch`, as graphile-worker's localQueue); idle pickup and enqueue do not change with it.
+  { key: 'nestjs-pg-queue-prefetch500', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { prefetch: 500 }, scenarios: ['burn', 'scale', 'large'] },
   { key: 'graphile-worker-0.17', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.17' } },
   { key: 'graphile-worker-0.16', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.16' } },
   { key: 'pg-boss-batch32', base: 'pg-boss', module: 'pg-boss', variant: { batchSize: 32 } },

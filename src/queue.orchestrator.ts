@@ -13,7 +13,7 @@ import { Fetcher } from './consumer/fetcher.js';
 import type { HandlerDefinition } from './consumer/handler-definition.js';
 import { Heartbeat } from './consumer/heartbeat.js';
 import { Rescuer } from './consumer/rescuer.js';
-import { Worker } from './consumer/worker.js';
+import { Worker, type ReleasedJob } from './consumer/worker.js';
 import { WorkerIdentity } from './consumer/worker-identity.js';
 import { jobsChannel, quoteIdent, statementTag } from './db/identifier.js';
 import { PlanSizeClass } from './db/plan-size-class.js';
@@ -127,14 +127,11 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     this.unsubscribe = [];
     const runtimes = [...this.runtimes.values()];
     await Promise.all(runtimes.map((r) => r.fetcher.stop()));
+    // Prefetched jobs go back at once, so other workers can take them while ours drain.
+    await this.release(runtimes.flatMap((r) => r.worker.unprefetch()), 'prefetched job(s) not started', 'log');
     await Promise.all(runtimes.map((r) => r.worker.drain(this.options.shutdownGraceMs)));
-    const released = runtimes.flatMap((r) => r.worker.abortAll(new Error('shutting down')));
-    if (released.length > 0) {
-      this.logger.warn(`returning ${released.length} unfinished job(s) to pending after the ${this.options.shutdownGraceMs} ms grace period`);
-      await this.pool
-        .query(releaseJobsSql(this.s), [released.map((j) => j.id), released.map((j) => j.attempt), released.map((j) => j.lockedBy)])
-        .catch((err) => this.logger.error(`could not release jobs (they will be rescued): ${(err as Error).message}`));
-    }
+    const aborted = runtimes.flatMap((r) => r.worker.abortAll(new Error('shutting down')));
+    await this.release(aborted, `unfinished job(s) after the ${this.options.shutdownGraceMs} ms grace period`, 'warn');
     await this.acker?.stop(Math.max(1000, this.options.shutdownGraceMs));
     await this.rescuer?.stop();
     await this.heartbeat?.stop();
@@ -147,6 +144,15 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     await this.bus.stop();
     if (!this.options.pool) await this.pool.end().catch(() => undefined);
     this.state = 'stopped';
+  }
+
+  /** Hands jobs we hold but will not run back to `pending`; if that fails, the rescuer returns them later. */
+  private async release(jobs: ReleasedJob[], what: string, level: 'log' | 'warn'): Promise<void> {
+    if (jobs.length === 0) return;
+    this.logger[level](`returning ${jobs.length} ${what} to pending`);
+    await this.pool
+      .query(releaseJobsSql(this.s), [jobs.map((j) => j.id), jobs.map((j) => j.attempt), jobs.map((j) => j.lockedBy)])
+      .catch((err) => this.logger.error(`could not release jobs (they will be rescued): ${(err as Error).message}`));
   }
 
   private notified(payload: string): void {

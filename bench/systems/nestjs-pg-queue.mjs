@@ -11,6 +11,7 @@ export const QUEUE = 'bench';
 export const SCHEMA = 'pgqueue';
 
 export async function open(ctx) {
+  const prefetch = ctx.variant?.prefetch ?? 0;
   let handler = () => undefined;
   class BenchProcessor {
     noop(job) {
@@ -29,7 +30,7 @@ export async function open(ctx) {
         QueueModule.forRoot({
           connection: { connectionString: ctx.dbUrl, max: 10 },
           schema: SCHEMA,
-          queues: [{ name: QUEUE, concurrency: ctx.concurrency }],
+          queues: [{ name: QUEUE, concurrency: ctx.concurrency, ...(prefetch ? { prefetch } : {}) }],
           workers,
           shutdownGraceMs: 2000,
         }),
@@ -71,6 +72,6 @@ export async function open(ctx) {
     async close() {
       if (app) await app.close();
     },
-    settings: 'QueueModule.forRoot: concurrency = N per process, pg pool max 10, pollIntervalMs 1000 (default; pickup is LISTEN/NOTIFY), push/pushMany',
+    settings: `QueueModule.forRoot: concurrency = N per process${prefetch ? `, prefetch ${prefetch}` : ' (no prefetch: the default)'}, pg pool max 10, pollIntervalMs 1000 (default; pickup is LISTEN/NOTIFY), push/pushMany`,
   };
 }

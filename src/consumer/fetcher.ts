@@ -5,7 +5,7 @@ import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
 import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
 import { reconcileJobsSql, releaseJobsSql } from '../db/sql/release-jobs.js';
 import { ackParams, type Ack, type Acker } from './acker.js';
-import type { ClaimCapacity, Worker } from './worker.js';
+import type { ClaimCapacity, ReleasedJob, Worker } from './worker.js';
 
 export interface FetcherContext {
   pool: Pool;
@@ -210,11 +210,11 @@ export class Fetcher {
       if (!this.backlog && this.wakeSeq === seq) this.mayHaveMore = false;
       if (!this.started) {
         // Stopped while claiming: hand the jobs straight back.
-        await this.release(rows, lockedBy);
+        await this.release(rows.map((r) => ({ id: r.id, attempt: r.attempts, lockedBy })));
         return;
       }
       const overflow = this.ctx.worker.start(rows, lockedBy);
-      if (overflow.length > 0) await this.release(overflow, lockedBy);
+      if (overflow.length > 0) await this.release(overflow);
     } catch (err) {
       this.failed(err);
     } finally {
@@ -237,9 +237,9 @@ export class Fetcher {
     }, delay);
   }
 
-  private async release(rows: ClaimedRow[], lockedBy: string): Promise<void> {
-    if (rows.length === 0) return;
-    await this.ctx.pool.query(releaseJobsSql(this.ctx.schemaSql), [rows.map((r) => r.id), rows.map((r) => r.attempts), rows.map(() => lockedBy)]);
+  private async release(jobs: ReleasedJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.ctx.pool.query(releaseJobsSql(this.ctx.schemaSql), [jobs.map((j) => j.id), jobs.map((j) => j.attempt), jobs.map((j) => j.lockedBy)]);
   }
 
   private async reconcile(): Promise<void> {

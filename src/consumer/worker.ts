@@ -32,20 +32,40 @@ export interface ClaimCapacity {
   names: string[];
 }
 
+/** A job claimed ahead of a free slot (see `prefetch`), held in claim order until one frees. */
+interface Prefetched {
+  row: ClaimedRow;
+  lockedBy: string;
+}
+
+/** A job this worker holds but will not run, for the caller to hand back to `pending`. */
+export interface ReleasedJob {
+  id: string;
+  attempt: number;
+  lockedBy: string;
+}
+
 /** The largest result stored; bigger ones fail the attempt rather than the ack batch. */
 const MAX_RESULT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Runs the handlers of one queue in at most `concurrency` slots (and each handler within its own
- * `concurrency`). Builds `Job<T>`, enforces `timeoutMs`, and turns each outcome into an ack.
+ * `concurrency`). Builds `Job<T>`, enforces `timeoutMs`, and turns each outcome into an ack. With
+ * `prefetch`, up to that many claimed jobs wait in `prefetched` and start as slots free, without
+ * a claim in between.
  * States: running -> draining (no new jobs; waits for in-flight) -> stopped.
- * Invariant: a job is in `active` from `start()` until its outcome is queued on the acker (or it
- * is released), in the same synchronous step, so it is always owned by exactly one of the two.
+ * Invariant: a job is in `prefetched` or `active` from `start()` until its outcome is queued on
+ * the acker (or it is released), moving between them in one synchronous step, so it is always
+ * owned by exactly one of them or the acker.
  */
 export class Worker {
   private readonly logger: Logger;
   private readonly active = new Map<string, ActiveJob>();
   private readonly runningByName = new Map<string, number>();
+  private prefetched: Prefetched[] = [];
+  private readonly prefetchedByName = new Map<string, number>();
+  /** startPrefetched() is running: a job settled inside it (attempts exhausted) needs no second pass. */
+  private startingPrefetched = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -61,18 +81,27 @@ export class Worker {
     return this.active.size;
   }
 
+  /** Jobs held in memory for a slot (see `prefetch`). */
+  get prefetchedCount(): number {
+    return this.prefetched.length;
+  }
+
   ownedIds(): string[] {
-    return [...this.active.keys()];
+    return [...this.active.keys(), ...this.prefetched.map((p) => p.row.id)];
   }
 
   /**
    * What may be claimed now. `unacked` counts finished jobs whose ack is being written outside
    * the coming claim: they are still `running` in the database, so their slots stay taken until
    * it lands. `reserved` are the claims in flight: each may bring back up to its limit of jobs,
-   * of any of its names. This keeps a process's running rows within its concurrency.
+   * of any of its names. This keeps a process's running rows within its concurrency plus its
+   * prefetch. With prefetch, nothing is claimed while the prefetched jobs are more than half of
+   * it and every slot is busy: the claims that refill it are then large, not one per freed slot.
    */
   capacity(unacked = 0, reserved: readonly ClaimCapacity[] = []): ClaimCapacity {
-    let free = this.queue.concurrency - this.active.size - unacked;
+    const { concurrency, prefetch } = this.queue;
+    if (prefetch > 0 && this.prefetched.length > prefetch / 2 && this.active.size >= concurrency) return { limit: 0, names: [] };
+    let free = concurrency + prefetch - this.active.size - this.prefetched.length - unacked;
     for (const r of reserved) free -= r.limit;
     if (free <= 0) return { limit: 0, names: [] };
     const names: string[] = [];
@@ -80,7 +109,7 @@ export class Worker {
     for (const [name, h] of this.handlers) {
       let room = free;
       if (h.concurrency !== undefined) {
-        room = h.concurrency - (this.runningByName.get(name) ?? 0);
+        room = h.concurrency + prefetch - (this.runningByName.get(name) ?? 0) - (this.prefetchedByName.get(name) ?? 0);
         for (const r of reserved) if (r.names.includes(name)) room -= r.limit;
       }
       if (room > 0) {
@@ -92,23 +121,67 @@ export class Worker {
   }
 
   /**
-   * Starts the claimed jobs. Returns the ones it cannot start because a handler's own
-   * concurrency is full (possible when several names share one claim); the caller releases them.
+   * Takes the claimed jobs: starts what the free slots allow, most urgent first (a job held
+   * from an earlier claim and a newly claimed one compete in claim order), and keeps up to
+   * `prefetch` more. Returns the ones it can neither start nor keep (possible when several names
+   * share one claim and a handler's own concurrency is full); the caller releases them.
    */
-  start(rows: ClaimedRow[], lockedBy: string): ClaimedRow[] {
-    const overflow: ClaimedRow[] = [];
-    rows.sort((a, b) => b.priority - a.priority || a.run_at.getTime() - b.run_at.getTime() || (a.id < b.id ? -1 : 1));
-    for (const row of rows) {
-      const handler = this.handlers.get(row.name)!;
-      const running = this.runningByName.get(row.name) ?? 0;
-      if (handler.concurrency !== undefined && running >= handler.concurrency) {
-        overflow.push(row);
-        continue;
+  start(rows: ClaimedRow[], lockedBy: string): ReleasedJob[] {
+    for (const row of rows) this.hold({ row, lockedBy });
+    if (this.prefetched.length > 1) this.prefetched.sort((a, b) => claimOrder(a.row, b.row));
+    this.startPrefetched();
+    if (this.prefetched.length <= this.queue.prefetch) return [];
+    const overflow = this.prefetched.splice(this.queue.prefetch);
+    for (const p of overflow) this.unhold(p);
+    return overflow.map(toReleased);
+  }
+
+  /** Hands back every prefetched job (on shutdown: they should not wait for our drain). */
+  unprefetch(): ReleasedJob[] {
+    const jobs = this.prefetched.map(toReleased);
+    this.prefetched = [];
+    this.prefetchedByName.clear();
+    return jobs;
+  }
+
+  private hold(p: Prefetched): void {
+    this.prefetched.push(p);
+    this.prefetchedByName.set(p.row.name, (this.prefetchedByName.get(p.row.name) ?? 0) + 1);
+  }
+
+  /** Bookkeeping for a job taken out of `prefetched`. */
+  private unhold(p: Prefetched): void {
+    this.prefetchedByName.set(p.row.name, this.prefetchedByName.get(p.row.name)! - 1);
+  }
+
+  private canStart(name: string): boolean {
+    if (this.active.size >= this.queue.concurrency) return false;
+    const cap = this.handlers.get(name)!.concurrency;
+    return cap === undefined || (this.runningByName.get(name) ?? 0) < cap;
+  }
+
+  private launch(row: ClaimedRow, lockedBy: string): void {
+    this.runningByName.set(row.name, (this.runningByName.get(row.name) ?? 0) + 1);
+    void this.run(row, this.handlers.get(row.name)!, lockedBy);
+  }
+
+  /** Fills free slots from the prefetched jobs, most urgent first (skipping names whose handler is full). */
+  private startPrefetched(): void {
+    if (this.startingPrefetched) return;
+    this.startingPrefetched = true;
+    try {
+      for (let i = 0; i < this.prefetched.length && this.active.size < this.queue.concurrency; ) {
+        const { row, lockedBy } = this.prefetched[i];
+        if (!this.canStart(row.name)) {
+          i++;
+          continue;
+        }
+        this.unhold(this.prefetched.splice(i, 1)[0]);
+        this.launch(row, lockedBy);
       }
-      this.runningByName.set(row.name, running + 1);
-      void this.run(row, handler, lockedBy);
+    } finally {
+      this.startingPrefetched = false;
     }
-    return overflow;
   }
 
   /** Resolves when no handler is running, or after `ms`. */
@@ -126,8 +199,8 @@ export class Worker {
    * Aborts every running handler's signal and settles those jobs without an ack, returning them
    * (id, attempt, lockedBy) so the caller can hand them back to `pending`.
    */
-  abortAll(reason: unknown): Array<{ id: string; attempt: number; lockedBy: string }> {
-    const released: Array<{ id: string; attempt: number; lockedBy: string }> = [];
+  abortAll(reason: unknown): ReleasedJob[] {
+    const released = this.unprefetch();
     for (const job of [...this.active.values()]) {
       abortJob(job, reason);
       if (this.settle(job)) released.push({ id: job.id, attempt: job.attempt, lockedBy: job.lockedBy });
@@ -137,6 +210,11 @@ export class Worker {
 
   /** The lease under `lockedBy` expired: those jobs may already run elsewhere, so stop working on them. */
   abandon(lockedBy: string): void {
+    // Prefetched jobs claimed under it are dropped unstarted: others may be running them already.
+    const held = this.prefetched;
+    this.prefetched = [];
+    this.prefetchedByName.clear();
+    for (const p of held) if (p.lockedBy !== lockedBy) this.hold(p);
     for (const job of [...this.active.values()]) {
       if (job.lockedBy !== lockedBy) continue;
       abortJob(job, new Error('worker lease expired; the job was handed to other workers'));
@@ -246,6 +324,7 @@ export class Worker {
     if (entry.timer) clearTimeout(entry.timer);
     this.active.delete(entry.id);
     this.runningByName.set(entry.name, (this.runningByName.get(entry.name) ?? 1) - 1);
+    if (this.prefetched.length > 0) this.startPrefetched();
     if (this.active.size === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -267,4 +346,11 @@ function signalOf(entry: ActiveJob): AbortSignal {
 function abortJob(entry: ActiveJob, reason: unknown): void {
   if (entry.controller) entry.controller.abort(reason);
   else entry.abortReason ??= { reason };
+}
+
+const toReleased = (p: Prefetched): ReleasedJob => ({ id: p.row.id, attempt: p.row.attempts, lockedBy: p.lockedBy });
+
+/** Claim order: priority, then run_at, then id (as the claim statement orders them). */
+function claimOrder(a: ClaimedRow, b: ClaimedRow): number {
+  return b.priority - a.priority || a.run_at.getTime() - b.run_at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
