@@ -50,12 +50,14 @@ describe('reliability: several processes', () => {
   );
 
   const JOBS_2 = scaled(3000);
-  it(
-    `2. SIGKILL of a worker with jobs in flight (${JOBS_2} jobs); pass: rescued within orphanTimeoutMs + one poll interval, every job done, ids run twice ⊆ the killed process's in-flight jobs`,
-    async () => {
-      sc = new Scenario(databaseUrl(), pool, 'kill');
+  // The second variant prefetches: the killed process also holds claimed jobs it never started.
+  it.each([0, 20])(
+    `2. SIGKILL of a worker with jobs in flight (${JOBS_2} jobs, prefetch %i); pass: rescued within orphanTimeoutMs + one poll interval, every job done, ids run twice ⊆ the killed process's in-flight jobs`,
+    async (prefetch) => {
+      sc = new Scenario(databaseUrl(), pool, `kill${prefetch}`);
       await sc.setup();
-      const workers = [sc.spawn(worker), sc.spawn(worker), sc.spawn(worker)];
+      const w = { ...worker, queues: [{ name: 'load', concurrency: 10, prefetch }] };
+      const workers = [sc.spawn(w), sc.spawn(w), sc.spawn(w)];
       const producer = sc.spawn({ role: 'producer', queues: [{ name: 'load' }] });
       await Promise.all([...workers, producer].map((p) => p.ready()));
       const victim = workers[0];
@@ -80,7 +82,7 @@ describe('reliability: several processes', () => {
         [victimId],
       );
       expect(inflight.size).toBeGreaterThan(0);
-      expect(inflight.size).toBeLessThanOrEqual(10); // its concurrency
+      expect(inflight.size).toBeLessThanOrEqual(10 + prefetch); // its concurrency and prefetch
 
       // Rescue time on the database clock: from the last sign of life to no job left under its id.
       const rescuedAt = await until(
@@ -107,7 +109,13 @@ describe('reliability: several processes', () => {
       }
       expect(l.twice.size).toBeLessThanOrEqual(inflight.size);
       expect(sc.fatals()).toEqual([]);
-      report({ scenario: '2 SIGKILL', jobs: JOBS_2, processes: 4, faults: 'SIGKILL 1 worker', lost: 0, twice: l.twice.size, extra: `in flight ${inflight.size}, rescued after ${rescueMs} ms` });
+      if (prefetch > 0) {
+        // Prefetched jobs it never started ran once, elsewhere: only started ones can run twice.
+        const startedByVictim = (await pool.query(`SELECT count(DISTINCT job_id)::int AS n FROM ${sc.s}.ledger WHERE pid = $1 AND job_id = ANY($2)`, [victim.pid, [...inflight]])).rows[0].n;
+        expect(l.twice.size).toBeLessThanOrEqual(startedByVictim);
+        expect(inflight.size).toBeGreaterThan(startedByVictim);
+      }
+      report({ scenario: prefetch ? `2 SIGKILL, prefetch ${prefetch}` : '2 SIGKILL', jobs: JOBS_2, processes: 4, faults: 'SIGKILL 1 worker', lost: 0, twice: l.twice.size, extra: `in flight ${inflight.size}, rescued after ${rescueMs} ms` });
     },
     timeoutFor(240_000),
   );
