@@ -15,7 +15,7 @@ import { Heartbeat } from './consumer/heartbeat.js';
 import { Rescuer } from './consumer/rescuer.js';
 import { Worker, type ReleasedJob } from './consumer/worker.js';
 import { WorkerIdentity } from './consumer/worker-identity.js';
-import { jobsChannel, quoteIdent, statementTag } from './db/identifier.js';
+import { jobsChannel, quoteIdent, statementNames } from './db/identifier.js';
 import { PlanSizeClass } from './db/plan-size-class.js';
 import { releaseJobsSql } from './db/sql/release-jobs.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
@@ -75,11 +75,10 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = [...this.handlers.keys()];
     if (queues.length === 0) return;
     this.state = 'running';
-    const tag = statementTag(this.options.schema);
     const planSizeClass = new PlanSizeClass(this.pool, `${this.s}.jobs`);
     this.planSizeClass = planSizeClass;
     await planSizeClass.start();
-    this.acker = new Acker(this.pool, this.s, () => planSizeClass.name(`pgq_ack_${tag}`), (acks, landed) => this.acksSettled(acks, landed));
+    this.acker = new Acker(this.pool, this.s, () => planSizeClass.name(statementNames(this.options.schema).ack), (acks, landed) => this.acksSettled(acks, landed));
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { statementTag } from '../db/identifier.js';
+import { statementNames } from '../db/identifier.js';
 import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
 import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
 import { reconcileJobsSql, releaseJobsSql } from '../db/sql/release-jobs.js';
@@ -81,9 +81,10 @@ export class Fetcher {
   constructor(private readonly ctx: FetcherContext) {
     this.logger = new Logger(`QueueFetcher:${ctx.queue}`);
     this.claimSql = claimJobsSql(ctx.schemaSql);
-    this.claimName = `pgq_claim_${statementTag(ctx.schema)}`;
+    const names = statementNames(ctx.schema);
+    this.claimName = names.claim;
     this.ackAndClaimSql = ackAndClaimSql(ctx.schemaSql);
-    this.ackAndClaimName = `pgq_ack_claim_${statementTag(ctx.schema)}`;
+    this.ackAndClaimName = names.ackAndClaim;
   }
 
   start(): void {

@@ -9,8 +9,17 @@ export function jobsChannel(schema: string): string {
 }
 
 /** A short stable tag for prepared-statement names, so two schemas never share one. */
-export function statementTag(schema: string): string {
+function statementTag(schema: string): string {
   let h = 2166136261;
   for (let i = 0; i < schema.length; i++) h = Math.imul(h ^ schema.charCodeAt(i), 16777619);
   return (h >>> 0).toString(36);
+}
+
+/**
+ * The names of a schema's prepared statements, in one place. The claim and ack names are bases:
+ * PlanSizeClass adds the table's size class to them.
+ */
+export function statementNames(schema: string): { claim: string; ackAndClaim: string; ack: string; insert: string } {
+  const tag = statementTag(schema);
+  return { claim: `pgq_claim_${tag}`, ackAndClaim: `pgq_ack_claim_${tag}`, ack: `pgq_ack_${tag}`, insert: `pgq_insert_${tag}` };
 }

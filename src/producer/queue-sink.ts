@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { DuplicateJobIdError, IdempotencyConflictError, InvalidJobError } from '../errors.js';
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
-import { statementTag } from '../db/identifier.js';
+import { statementNames } from '../db/identifier.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql } from '../db/sql/insert-jobs.js';
 import { executorFor, withSavepoint, type Executor } from './executor.js';
 import { nextJobId } from './job-id.js';
@@ -29,7 +29,7 @@ export class QueueSink {
     private readonly ctx: QueueSinkContext,
   ) {
     this.insertText = insertJobsSql(ctx.schemaSql);
-    this.insertName = `pgq_insert_${statementTag(ctx.schema)}`;
+    this.insertName = statementNames(ctx.schema).insert;
   }
 
   /**

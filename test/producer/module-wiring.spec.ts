@@ -5,7 +5,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   getSinkToken,
   InjectSink,
-  InvalidJobError,
   QueueAdmin,
   QueueModule,
   QueueRegistry,
