@@ -48,13 +48,22 @@ function best(sum, pick, lowerIsBetter = false) {
   return byBase;
 }
 
+/**
+ * Base keys with their best figure, and every setting under a key of its own: its system key, or
+ * `<key>-default` for a setting named like its base (nestjs-pg-queue's default next to its
+ * prefetch setting), whose own key already holds the best figure.
+ */
 function keyed(sum, pick, lowerIsBetter = false) {
   const out = {};
   const b = best(sum, pick, lowerIsBetter);
   for (const [base, { v }] of Object.entries(b)) out[base] = round(v);
+  const settings = {};
+  for (const s of Object.values(sum)) if (pick(s) != null) settings[s.base] = (settings[s.base] ?? 0) + 1;
   for (const s of Object.values(sum)) {
     const v = pick(s);
-    if (v != null && s.key !== s.base) out[s.key] = round(v);
+    if (v == null) continue;
+    if (s.key !== s.base) out[s.key] = round(v);
+    else if (settings[s.base] > 1) out[`${s.key}-default`] = round(v);
   }
   return out;
 }
@@ -159,7 +168,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     generated_at: meta.finishedAt,
     mode: P.mode,
     runs_per_scenario: P.runs,
-    note: 'Medians over the runs. A base key (graphile-worker, raw-sql) holds the best figure of its settings; the settings have keys of their own.',
+    note: 'Medians over the runs. A base key (nestjs-pg-queue, graphile-worker, pg-boss, raw-sql) holds the best figure of its settings; the settings have keys of their own (nestjs-pg-queue-default is this project with its default settings).',
     machine: meta.machine,
     postgres: `${meta.postgres}, ${meta.postgresSetup}`,
     redis: meta.redis,
