@@ -45,7 +45,8 @@ interface Lane extends ClaimCapacity {
  * NOTIFY of its queue, by its poll tick, by a bus reconnect (catch-up), by a timer for the
  * earliest known future run_at, and by a freed slot when the last claim suggested more work.
  * Invariants: at most MAX_LANES claims are in flight, and together they never ask for more jobs
- * than the worker has free slots (each reserves its limit until it lands); a wake while no claim
+ * than the worker has room for (free slots, plus free prefetch places: see Worker.capacity; each
+ * claim reserves its limit until it lands); a wake while no claim
  * can start leaves `mayHaveMore` set, and every landing claim looks at it, so no wake is lost;
  * self-reconciliation runs only while no claim is in flight (a claim in flight holds rows the
  * worker does not know yet).
