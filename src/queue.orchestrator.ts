@@ -13,11 +13,11 @@ import { Fetcher } from './consumer/fetcher.js';
 import type { HandlerDefinition } from './consumer/handler-definition.js';
 import { Heartbeat } from './consumer/heartbeat.js';
 import { Rescuer } from './consumer/rescuer.js';
-import { Worker, type ReleasedJob } from './consumer/worker.js';
+import { Worker } from './consumer/worker.js';
 import { WorkerIdentity } from './consumer/worker-identity.js';
 import { jobsChannel, quoteIdent, statementNames } from './db/identifier.js';
 import { PlanSizeClass } from './db/plan-size-class.js';
-import { releaseJobsSql } from './db/sql/release-jobs.js';
+import { releaseJobsParams, releaseJobsSql, type ReleasedJob } from './db/sql/release-jobs.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
 import { NotifyBus } from './notify/notify-bus.js';
 import type { ResolvedQueueOptions } from './queue.options.js';
@@ -78,7 +78,8 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const planSizeClass = new PlanSizeClass(this.pool, `${this.s}.jobs`);
     this.planSizeClass = planSizeClass;
     await planSizeClass.start();
-    this.acker = new Acker(this.pool, this.s, () => planSizeClass.name(statementNames(this.options.schema).ack), (acks, landed) => this.acksSettled(acks, landed));
+    const ackName = statementNames(this.options.schema).ack;
+    this.acker = new Acker(this.pool, this.s, () => planSizeClass.name(ackName), (acks, landed) => this.acksSettled(acks, landed));
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;
@@ -150,7 +151,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     if (jobs.length === 0) return;
     this.logger[level](`returning ${jobs.length} ${what} to pending`);
     await this.pool
-      .query(releaseJobsSql(this.s), [jobs.map((j) => j.id), jobs.map((j) => j.attempt), jobs.map((j) => j.lockedBy)])
+      .query(releaseJobsSql(this.s), releaseJobsParams(jobs))
       .catch((err) => this.logger.error(`could not release jobs (they will be rescued): ${(err as Error).message}`));
   }
 

@@ -3,9 +3,9 @@ import type { Pool } from 'pg';
 import { statementNames } from '../db/identifier.js';
 import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
 import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
-import { reconcileJobsSql, releaseJobsSql } from '../db/sql/release-jobs.js';
+import { reconcileJobsSql, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { ackParams, type Ack, type Acker } from './acker.js';
-import type { ClaimCapacity, ReleasedJob, Worker } from './worker.js';
+import type { ClaimCapacity, Worker } from './worker.js';
 
 export interface FetcherContext {
   pool: Pool;
@@ -241,7 +241,7 @@ export class Fetcher {
 
   private async release(jobs: ReleasedJob[]): Promise<void> {
     if (jobs.length === 0) return;
-    await this.ctx.pool.query(releaseJobsSql(this.ctx.schemaSql), [jobs.map((j) => j.id), jobs.map((j) => j.attempt), jobs.map((j) => j.lockedBy)]);
+    await this.ctx.pool.query(releaseJobsSql(this.ctx.schemaSql), releaseJobsParams(jobs));
   }
 
   private async reconcile(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { backoffDelayMs } from '../backoff.js';
 import type { ClaimedRow } from '../db/sql/claim-jobs.js';
+import type { ReleasedJob } from '../db/sql/release-jobs.js';
 import { JobTimeoutError, ResultNotSerializableError } from '../errors.js';
 import type { Job } from '../job.interfaces.js';
 import { toJsonb } from '../producer/job.validation.js';
@@ -35,13 +36,6 @@ export interface ClaimCapacity {
 /** A job claimed ahead of a free slot (see `prefetch`), held in claim order until one frees. */
 interface Prefetched {
   row: ClaimedRow;
-  lockedBy: string;
-}
-
-/** A job this worker holds but will not run, for the caller to hand back to `pending`. */
-export interface ReleasedJob {
-  id: string;
-  attempt: number;
   lockedBy: string;
 }
 
@@ -138,10 +132,15 @@ export class Worker {
 
   /** Hands back every prefetched job (on shutdown: they should not wait for our drain). */
   unprefetch(): ReleasedJob[] {
-    const jobs = this.prefetched.map(toReleased);
+    return this.takePrefetched().map(toReleased);
+  }
+
+  /** Empties `prefetched` and returns what it held. */
+  private takePrefetched(): Prefetched[] {
+    const held = this.prefetched;
     this.prefetched = [];
     this.prefetchedByName.clear();
-    return jobs;
+    return held;
   }
 
   private hold(p: Prefetched): void {
@@ -211,10 +210,7 @@ export class Worker {
   /** The lease under `lockedBy` expired: those jobs may already run elsewhere, so stop working on them. */
   abandon(lockedBy: string): void {
     // Prefetched jobs claimed under it are dropped unstarted: others may be running them already.
-    const held = this.prefetched;
-    this.prefetched = [];
-    this.prefetchedByName.clear();
-    for (const p of held) if (p.lockedBy !== lockedBy) this.hold(p);
+    for (const p of this.takePrefetched()) if (p.lockedBy !== lockedBy) this.hold(p);
     for (const job of [...this.active.values()]) {
       if (job.lockedBy !== lockedBy) continue;
       abortJob(job, new Error('worker lease expired; the job was handed to other workers'));

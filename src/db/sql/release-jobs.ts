@@ -1,3 +1,10 @@
+/** A job this worker holds but will not run, to hand back to `pending`. */
+export interface ReleasedJob {
+  id: string;
+  attempt: number;
+  lockedBy: string;
+}
+
 /**
  * Returns jobs this worker holds but will not run (shutdown, or a handler cap overshoot) to
  * `pending`, undoing the attempt count the claim added. Fenced by worker id and attempt.
@@ -9,6 +16,11 @@ SET status = 'pending', attempts = greatest(j.attempts - 1, 0), locked_at = NULL
 FROM unnest($1::text[], $2::int[], $3::text[]) AS r(id, attempt, locked_by)
 WHERE j.id = r.id AND j.status = 'running' AND j.locked_by = r.locked_by AND j.attempts = r.attempt
 RETURNING j.id`;
+}
+
+/** Parameters for releaseJobsSql. */
+export function releaseJobsParams(jobs: ReleasedJob[]): unknown[] {
+  return [jobs.map((j) => j.id), jobs.map((j) => j.attempt), jobs.map((j) => j.lockedBy)];
 }
 
 /**
