@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, 
 import { DiscoveryModule } from '@nestjs/core';
 import pg from 'pg';
 import { QueueAdmin } from './admin/queue-admin.js';
+import { LocalWorkers } from './consumer/local-workers.js';
 import { Migrator } from './db/migrator.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
 import { NotifyBus } from './notify/notify-bus.js';
@@ -54,6 +55,7 @@ const coreProviders: Provider[] = [
       new NotifyBus({ connection: options.listenConnection ?? options.connection ?? (pool as unknown as { options: pg.ClientConfig }).options }),
     inject: [QUEUE_RESOLVED_OPTIONS, QUEUE_POOL],
   },
+  LocalWorkers,
   QueueRegistry,
   QueueAdmin,
   ProcessorExplorer,

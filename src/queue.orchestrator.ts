@@ -12,6 +12,7 @@ import { Acker, type Ack } from './consumer/acker.js';
 import { Fetcher } from './consumer/fetcher.js';
 import type { HandlerDefinition } from './consumer/handler-definition.js';
 import { Heartbeat } from './consumer/heartbeat.js';
+import { LocalWorkers } from './consumer/local-workers.js';
 import { Rescuer } from './consumer/rescuer.js';
 import { Worker } from './consumer/worker.js';
 import { WorkerIdentity } from './consumer/worker-identity.js';
@@ -57,6 +58,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     @Inject(QUEUE_SCHEMA_READY) _ready: true,
     private readonly explorer: ProcessorExplorer,
     private readonly bus: NotifyBus,
+    private readonly localWorkers: LocalWorkers,
   ) {
     this.s = quoteIdent(options.schema);
   }
@@ -116,7 +118,11 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       // Catch up after every (re)connect: NOTIFYs sent while we were not listening are gone.
       this.bus.onReconnect(() => this.runtimes.forEach((r) => r.fetcher.wake())),
     );
-    for (const r of this.runtimes.values()) r.fetcher.start();
+    for (const [queue, r] of this.runtimes) {
+      r.fetcher.start();
+      // From here on, this process's pushes of due jobs may start directly (see Fetcher.startDirect).
+      if (this.options.queues.get(queue)!.directStart) this.unsubscribe.push(this.localWorkers.register(queue, r.fetcher));
+    }
     this.logger.log(`worker ${this.identity.workerId} started on queue(s) ${queues.join(', ')}`);
   }
 

@@ -3,8 +3,10 @@ import type { Pool } from 'pg';
 import { statementNames } from '../db/identifier.js';
 import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
 import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
+import type { StartedRow } from '../db/sql/insert-started-job.js';
 import { reconcileJobsSql, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { ackParams, type Ack, type Acker } from './acker.js';
+import type { DirectStarter, StartedJobInsert } from './local-workers.js';
 import type { ClaimCapacity, Worker } from './worker.js';
 
 export interface FetcherContext {
@@ -51,7 +53,7 @@ interface Lane extends ClaimCapacity {
  * self-reconciliation runs only while no claim is in flight (a claim in flight holds rows the
  * worker does not know yet).
  */
-export class Fetcher {
+export class Fetcher implements DirectStarter {
   private readonly logger: Logger;
   private readonly claimSql: string;
   private readonly claimName: string;
@@ -221,6 +223,51 @@ export class Fetcher {
       this.failed(err);
     } finally {
       // After a failure this is a no-op: failed() set the retry timer (or we are stopped).
+      this.lanes.delete(lane);
+      this.pump();
+    }
+  }
+
+  /**
+   * A direct start (see DirectStarter): a job pushed by this process while the queue is idle is
+   * inserted already claimed by us, and starts when the INSERT returns. Taken only when a claim
+   * could not have found anything older: no claim or reconciliation in flight or wanted, no wake
+   * since the last claim came back short, no prefetched job waiting, and a free slot for `name`.
+   * The insert is a lane of one while in flight, so claims and reconciliations count it as they
+   * count a claim, and stop() waits for it.
+   */
+  startDirect(name: string, insert: StartedJobInsert): Promise<StartedRow> | null {
+    if (!this.started || this.retryTimer || this.reconciling || this.reconcileWanted || this.mayHaveMore || this.lanes.size > 0) return null;
+    if (!this.ctx.worker.hasIdleSlot(name, this.ctx.acker.countFor(this.ctx.queue))) return null;
+    const lane: Lane = { limit: 1, names: [name], carried: 0 };
+    this.lanes.add(lane);
+    const lockedBy = this.ctx.workerId();
+    const landed = this.landDirect(lane, insert(lockedBy, this.ctx.leaseMs), lockedBy);
+    this.track(landed.then(
+      () => undefined,
+      () => undefined,
+    ));
+    return landed;
+  }
+
+  private async landDirect(lane: Lane, inserting: Promise<StartedRow>, lockedBy: string): Promise<StartedRow> {
+    try {
+      const row = await inserting.catch((err) => {
+        // Without an SQLSTATE the statement may have committed unseen (a broken connection):
+        // check for rows marked ours that we do not hold, as after a failed claim.
+        if ((err as { code?: unknown }).code === undefined) this.reconcileWanted = true;
+        throw err;
+      });
+      // `pending`: our heartbeat was too old for the lease fence; it was notified as any push.
+      if (row.status === 'running') {
+        const unwanted = this.started ? this.ctx.worker.start([row], lockedBy) : [{ id: row.id, attempt: row.attempts, lockedBy }];
+        await this.release(unwanted).catch((err) => {
+          this.reconcileWanted = true;
+          this.logger.warn(`could not hand a directly started job back (${(err as Error).message}); it will be reconciled or rescued`);
+        });
+      }
+      return row;
+    } finally {
       this.lanes.delete(lane);
       this.pump();
     }

@@ -153,6 +153,14 @@ export class Worker {
     this.prefetchedByName.set(p.row.name, this.prefetchedByName.get(p.row.name)! - 1);
   }
 
+  /**
+   * A job of `name` could start this moment: it has a handler with room, a slot is free (finished
+   * jobs whose ack is still being written, `unacked`, keep theirs) and no held job waits for one.
+   */
+  hasIdleSlot(name: string, unacked: number): boolean {
+    return this.handlers.has(name) && this.prefetched.length === 0 && this.active.size + unacked < this.queue.concurrency && this.canStart(name);
+  }
+
   private canStart(name: string): boolean {
     if (this.active.size >= this.queue.concurrency) return false;
     const cap = this.handlers.get(name)!.concurrency;

@@ -19,7 +19,13 @@ function statementTag(schema: string): string {
  * The names of a schema's prepared statements, in one place. The claim and ack names are bases:
  * PlanSizeClass adds the table's size class to them.
  */
-export function statementNames(schema: string): { claim: string; ackAndClaim: string; ack: string; insert: string } {
+export function statementNames(schema: string): { claim: string; ackAndClaim: string; ack: string; insert: string; insertStarted: string } {
   const tag = statementTag(schema);
-  return { claim: `pgq_claim_${tag}`, ackAndClaim: `pgq_ack_claim_${tag}`, ack: `pgq_ack_${tag}`, insert: `pgq_insert_${tag}` };
+  return {
+    claim: `pgq_claim_${tag}`,
+    ackAndClaim: `pgq_ack_claim_${tag}`,
+    ack: `pgq_ack_${tag}`,
+    insert: `pgq_insert_${tag}`,
+    insertStarted: `pgq_insert_started_${tag}`,
+  };
 }

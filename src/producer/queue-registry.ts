@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { quoteIdent } from '../db/identifier.js';
+import { LocalWorkers } from '../consumer/local-workers.js';
 import { InvalidJobError } from '../errors.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue.tokens.js';
@@ -15,8 +16,9 @@ export class QueueRegistry {
     @Inject(QUEUE_POOL) pool: Pool,
     @Inject(QUEUE_RESOLVED_OPTIONS) options: ResolvedQueueOptions,
     @Inject(QUEUE_SCHEMA_READY) _ready: true,
+    localWorkers: LocalWorkers,
   ) {
-    const ctx = { pool, schema: options.schema, schemaSql: quoteIdent(options.schema), maxPayloadBytes: options.maxPayloadBytes };
+    const ctx = { pool, schema: options.schema, schemaSql: quoteIdent(options.schema), maxPayloadBytes: options.maxPayloadBytes, localWorkers };
     for (const name of options.queues.keys()) this.sinks.set(name, new QueueSink(name, ctx));
   }
 

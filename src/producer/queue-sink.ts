@@ -3,6 +3,8 @@ import { DuplicateJobIdError, IdempotencyConflictError, InvalidJobError } from '
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
 import { statementNames } from '../db/identifier.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql } from '../db/sql/insert-jobs.js';
+import { insertStartedJobSql, type StartedRow } from '../db/sql/insert-started-job.js';
+import type { LocalWorkers } from '../consumer/local-workers.js';
 import { executorFor, withSavepoint, type Executor } from './executor.js';
 import { nextJobId } from './job-id.js';
 import { validateJob, validateJobs, validateTransaction, type ValidatedJob } from './job.validation.js';
@@ -13,6 +15,8 @@ export interface QueueSinkContext {
   schemaSql: string;
   schema: string;
   maxPayloadBytes: number;
+  /** This process's running workers, for direct starts (absent: never start directly). */
+  localWorkers?: LocalWorkers;
 }
 
 /**
@@ -22,6 +26,8 @@ export interface QueueSinkContext {
 export class QueueSink {
   private readonly insertText: string;
   private readonly insertName: string;
+  private readonly insertStartedText: string;
+  private readonly insertStartedName: string;
 
   constructor(
     /** The queue this sink writes to. */
@@ -29,7 +35,10 @@ export class QueueSink {
     private readonly ctx: QueueSinkContext,
   ) {
     this.insertText = insertJobsSql(ctx.schemaSql);
-    this.insertName = statementNames(ctx.schema).insert;
+    const names = statementNames(ctx.schema);
+    this.insertName = names.insert;
+    this.insertStartedText = insertStartedJobSql(ctx.schemaSql);
+    this.insertStartedName = names.insertStarted;
   }
 
   /**
@@ -39,8 +48,38 @@ export class QueueSink {
   async push<T = unknown>(name: string, data: T, options?: PushOptions): Promise<string> {
     validateTransaction(options);
     const job = validateJob(name, data, options, this.ctx.maxPayloadBytes);
+    if (!options?.queryRunner && !options?.manager && !options?.client && job.runAt === null && !(job.delayMs! > 0)) {
+      const started = this.startDirect(job);
+      if (started) return started;
+    }
     const [id] = await this.insert([job], options, 'options');
     return id;
+  }
+
+  /**
+   * A due job pushed outside a transaction, while this process's worker for the queue is idle:
+   * inserted already claimed by that worker, it starts when the INSERT returns (see
+   * Fetcher.startDirect). Null when the worker cannot take it now.
+   */
+  private startDirect(job: ValidatedJob): Promise<string> | null {
+    const starter = this.ctx.localWorkers?.get(this.queue);
+    if (!starter) return null;
+    const id = job.id ?? nextJobId();
+    const landed = starter.startDirect(job.name, async (lockedBy, leaseMs) => {
+      const r = await this.ctx.pool.query<StartedRow>({
+        name: this.insertStartedName,
+        text: this.insertStartedText,
+        values: [id, this.queue, job.name, job.payload, job.maxAttempts, job.priority, job.metadata, job.idempotencyKey, lockedBy, leaseMs],
+      });
+      return r.rows[0];
+    });
+    if (!landed) return null;
+    return landed.then(
+      () => id,
+      async (err) => {
+        throw await this.translateUniqueViolation(err, [job], [id], executorFor(this.ctx.pool, undefined));
+      },
+    );
   }
 
   /**

@@ -51,6 +51,8 @@ const cases: Array<[what: string, options: Record<string, unknown>, option: stri
   ['prefetch 2.5', { queues: [{ name: 'a', prefetch: 2.5 }] }, 'queues[0].prefetch'],
   ['prefetch as a string', { queues: ['b', { name: 'a', prefetch: '500' }] }, 'queues[1].prefetch'],
   ['prefetch over 10,000', { queues: [{ name: 'a', prefetch: 10_001 }] }, 'queues[0].prefetch'],
+  ['directStart as a string', { queues: [{ name: 'a', directStart: 'yes' }] }, 'queues[0].directStart'],
+  ['directStart as a number', { queues: ['b', { name: 'a', directStart: 0 }] }, 'queues[1].directStart'],
   ['queue maxAttempts 0', { queues: [{ name: 'a', maxAttempts: 0 }] }, 'queues[0].maxAttempts'],
   ['queue pollIntervalMs too small', { queues: [{ name: 'a', pollIntervalMs: 1 }] }, 'queues[0].pollIntervalMs'],
   ['pollIntervalMs 0', { pollIntervalMs: 0 }, 'pollIntervalMs'],

@@ -1,0 +1,296 @@
+import { Injectable, type INestApplication } from '@nestjs/common';
+import pg from 'pg';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { DuplicateJobIdError, IdempotencyConflictError, Process, Processor, QueueOrchestrator, type Job } from '../../src/index.js';
+import { insertStartedJobSql } from '../../src/db/sql/insert-started-job.js';
+import { createQueueApp, type TestQueueOptions } from '../helpers/app.js';
+import { schemaScope } from '../helpers/db.js';
+import { deferred, waitFor } from '../helpers/wait.js';
+import { flushNotifications, listenJobs, rejectionOf, sinkOf } from '../producer/support.js';
+
+/** Every job the handlers started, in start order; a job's gate (if any) holds its handler. */
+const started: Job[] = [];
+const gates = new Map<number, ReturnType<typeof deferred>>();
+const live = { running: 0, peak: 0 };
+
+async function body(job: Job<{ n: number; ms?: number }>) {
+  started.push(job);
+  live.running++;
+  live.peak = Math.max(live.peak, live.running);
+  try {
+    await gates.get(job.data.n)?.promise;
+    if (job.data.ms) await new Promise((r) => setTimeout(r, job.data.ms));
+    return { n: job.data.n };
+  } finally {
+    live.running--;
+  }
+}
+
+@Processor('direct')
+@Injectable()
+class DirectProcessor {
+  @Process('job')
+  job(job: Job<{ n: number; ms?: number }>) {
+    return body(job);
+  }
+
+  @Process('capped', { concurrency: 1 })
+  capped(job: Job<{ n: number; ms?: number }>) {
+    return body(job);
+  }
+}
+
+const startedIds = () => started.map((j) => j.id);
+
+/**
+ * Polls and heartbeats far apart: each one briefly makes the fetcher busy (a claim or a
+ * reconciliation in flight), when a push takes the usual path; these tests say which path a
+ * push takes, so nothing else may run meanwhile.
+ */
+const quiet: Partial<TestQueueOptions> = { pollIntervalMs: 60_000, heartbeatIntervalMs: 30_000, orphanTimeoutMs: 120_000 };
+
+describe('consumer: direct start of a job pushed by the worker\'s own process', () => {
+  const scope = schemaScope('dir');
+  const apps: INestApplication[] = [];
+  const boot = async (options: TestQueueOptions) => {
+    const app = await createQueueApp({ queues: [{ name: 'direct', concurrency: 2 }], ...quiet, ...options }, [DirectProcessor]);
+    apps.push(app);
+    return app;
+  };
+  const row = async (schema: string, id: string) =>
+    (
+      await scope.pool.query(`SELECT status, attempts, locked_by, result FROM ${pg.escapeIdentifier(schema)}.jobs WHERE id = $1`, [id])
+    ).rows[0];
+  const statusOf = async (schema: string, id: string) => (await row(schema, id))?.status;
+  /** The worker is idle once its first claim came back empty: a job pushed and run through it proves that. */
+  const warmUp = async (app: INestApplication, schema: string) => {
+    const id = await sinkOf(app, 'direct').push('job', { n: -1 });
+    await waitFor('the warm-up job done', async () => (await statusOf(schema, id)) === 'done');
+  };
+
+  beforeEach(() => {
+    started.length = 0;
+    gates.clear();
+    live.running = live.peak = 0;
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.close().catch(() => undefined);
+    await scope.dispose();
+  });
+
+  it('an idle worker has started the job when push() resolves: one INSERT, no NOTIFY, attempt 1 under its worker id, and it ends done', async () => {
+    const schema = scope.fresh();
+    const app = await boot({ schema });
+    await warmUp(app, schema);
+    const listener = await listenJobs(schema);
+    try {
+      const id = await sinkOf(app, 'direct').push('job', { n: 1 }, { priority: 7, metadata: { tenant: 'a' }, idempotencyKey: 'k-1', maxAttempts: 4 });
+      // Started synchronously when the INSERT returned, before push() resolved.
+      expect(startedIds()).toContain(id);
+      const job = started.find((j) => j.id === id)!;
+      expect(job).toMatchObject({ queue: 'direct', name: 'job', data: { n: 1 }, attempt: 1, maxAttempts: 4, priority: 7, metadata: { tenant: 'a' }, idempotencyKey: 'k-1' });
+      expect(job.createdAt).toBeInstanceOf(Date);
+      expect(job.runAt).toBeInstanceOf(Date);
+      await waitFor('the job done', async () => (await statusOf(schema, id)) === 'done');
+      expect(await row(schema, id)).toMatchObject({ attempts: 1, locked_by: app.get(QueueOrchestrator).workerId, result: { n: 1 } });
+      await flushNotifications(scope.pool, schema, listener);
+      expect(listener.payloads.filter((p) => p.ids.includes(id))).toEqual([]);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('a busy worker leaves the push to the usual path: inserted pending, notified, claimed when a slot frees', async () => {
+    const schema = scope.fresh();
+    const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 1 }] });
+    await warmUp(app, schema);
+    const listener = await listenJobs(schema);
+    try {
+      gates.set(1, deferred());
+      const a = await sinkOf(app, 'direct').push('job', { n: 1 });
+      expect(startedIds()).toContain(a); // direct: the slot is now taken
+      const b = await sinkOf(app, 'direct').push('job', { n: 2 });
+      expect(startedIds()).not.toContain(b);
+      expect(await row(schema, b)).toMatchObject({ status: 'pending', attempts: 0, locked_by: null });
+      await flushNotifications(scope.pool, schema, listener);
+      expect(listener.payloads.filter((p) => p.ids.includes(b))).toHaveLength(1);
+      gates.get(1)!.resolve();
+      await waitFor('both done', async () => (await statusOf(schema, a)) === 'done' && (await statusOf(schema, b)) === 'done');
+      expect((await row(schema, b)).attempts).toBe(1);
+      expect(live.peak).toBe(1);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('is not taken for a delayed job, a push inside a transaction, or a name whose own concurrency is full', async () => {
+    const schema = scope.fresh();
+    const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 4 }] });
+    await warmUp(app, schema);
+    const sink = sinkOf(app, 'direct');
+
+    const delayed = await sink.push('job', { n: 1 }, { delayMs: 30 });
+    expect(startedIds()).not.toContain(delayed);
+    expect(await statusOf(schema, delayed)).toBe('pending');
+    await waitFor('the delayed job done', async () => (await statusOf(schema, delayed)) === 'done');
+
+    const client = await scope.pool.connect();
+    let inTx: string;
+    try {
+      await client.query('BEGIN');
+      inTx = await sink.push('job', { n: 2 }, { client });
+      expect(startedIds()).not.toContain(inTx);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    await waitFor('the transactional job done', async () => (await statusOf(schema, inTx)) === 'done');
+
+    gates.set(3, deferred());
+    const capped = await sink.push('capped', { n: 3 });
+    expect(startedIds()).toContain(capped); // direct: its handler had room
+    const other = await sink.push('job', { n: 5 });
+    expect(startedIds()).toContain(other); // another name still starts directly
+    const cappedToo = await sink.push('capped', { n: 4 });
+    expect(startedIds()).not.toContain(cappedToo); // its handler's one slot is busy
+    expect(await statusOf(schema, cappedToo)).toBe('pending');
+    gates.get(3)!.resolve();
+    await waitFor('the capped jobs done', async () => (await statusOf(schema, cappedToo)) === 'done');
+  });
+
+  it('with directStart: false an idle worker still gets the job, through NOTIFY and a claim', async () => {
+    const schema = scope.fresh();
+    const app = await boot({ schema, queues: [{ name: 'direct', directStart: false }] });
+    await warmUp(app, schema);
+    const listener = await listenJobs(schema);
+    try {
+      const id = await sinkOf(app, 'direct').push('job', { n: 1 });
+      await flushNotifications(scope.pool, schema, listener);
+      expect(listener.payloads.filter((p) => p.ids.includes(id))).toHaveLength(1);
+      await waitFor('the job done', async () => (await statusOf(schema, id)) === 'done');
+      expect((await row(schema, id)).attempts).toBe(1);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('a duplicate idempotency key or id rejects with its typed error, writes nothing, and the next push starts directly again', async () => {
+    const schema = scope.fresh();
+    const app = await boot({ schema });
+    await warmUp(app, schema);
+    const sink = sinkOf(app, 'direct');
+    const first = await sink.push('job', { n: 1 }, { idempotencyKey: 'once' });
+    expect(startedIds()).toContain(first);
+
+    const conflict = await rejectionOf(sink.push('job', { n: 2 }, { idempotencyKey: 'once' }));
+    expect(conflict).toBeInstanceOf(IdempotencyConflictError);
+    expect(conflict).toMatchObject({ queue: 'direct', idempotencyKey: 'once' });
+    const dup = await rejectionOf(sink.push('job', { n: 3 }, { id: first }));
+    expect(dup).toBeInstanceOf(DuplicateJobIdError);
+    expect(started.map((j) => j.data.n)).toEqual([-1, 1]);
+    const count = await scope.pool.query(`SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(schema)}.jobs`);
+    expect(count.rows[0].n).toBe(2); // the warm-up and the first
+
+    await waitFor('the first done', async () => (await statusOf(schema, first)) === 'done');
+    const next = await sink.push('job', { n: 4 });
+    expect(startedIds()).toContain(next);
+  });
+
+  it('the insert is fenced on the worker\'s heartbeat, as a claim is: for a worker without a fresh one it is inserted pending and notified', async () => {
+    const schema = scope.fresh();
+    const app = await boot({ schema });
+    await warmUp(app, schema);
+    const s = pg.escapeIdentifier(schema);
+    const insert = (id: string, workerId: string) =>
+      scope.pool.query(insertStartedJobSql(s), [id, 'direct', 'job', '{"n": 9}', null, 0, '{}', null, workerId, 120_000]);
+    const listener = await listenJobs(schema);
+    try {
+      const fenced = await insert('01JZZZZZZZZZZZZZZZZZZZZZZ1', 'no-such-worker');
+      expect(fenced.rows[0]).toMatchObject({ status: 'pending', attempts: 0 });
+      await flushNotifications(scope.pool, schema, listener);
+      expect(listener.payloads.filter((p) => p.ids.includes('01JZZZZZZZZZZZZZZZZZZZZZZ1'))).toHaveLength(1);
+      // The app's worker got that NOTIFY and runs the job as any other.
+      await waitFor('the fenced job done', async () => (await statusOf(schema, '01JZZZZZZZZZZZZZZZZZZZZZZ1')) === 'done');
+
+      const workerId = app.get(QueueOrchestrator).workerId;
+      await scope.pool.query(`UPDATE ${s}.workers SET last_seen = now() - interval '1 hour' WHERE worker_id = $1`, [workerId]);
+      const stale = await insert('01JZZZZZZZZZZZZZZZZZZZZZZ2', workerId);
+      expect(stale.rows[0]).toMatchObject({ status: 'pending', attempts: 0 });
+      await scope.pool.query(`UPDATE ${s}.workers SET last_seen = now() WHERE worker_id = $1`, [workerId]);
+      const fresh = await insert('01JZZZZZZZZZZZZZZZZZZZZZZ3', 'someone-else');
+      expect(fresh.rows[0].status).toBe('pending');
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('shutdown while a direct insert is in flight hands the job back to pending (attempt not counted) once it lands', async () => {
+    const schema = scope.fresh();
+    // Frequent heartbeats: each asks for a self-reconciliation, which must wait for the insert in flight.
+    const app = await boot({ schema, heartbeatIntervalMs: 50, orphanTimeoutMs: 120_000 });
+    await warmUp(app, schema);
+    const s = pg.escapeIdentifier(schema);
+    // An uncommitted row with the same idempotency key holds the direct INSERT on the unique index.
+    const blocker = await scope.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`INSERT INTO ${s}.jobs (id, queue, name, payload, status, idempotency_key) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZB', 'direct', 'job', '{}', 'done', 'held')`);
+      const pushing = sinkOf(app, 'direct').push('job', { n: 1 }, { idempotencyKey: 'held' });
+      await waitFor('the direct insert to wait on the lock', async () => {
+        const r = await scope.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO ${s}.jobs%'`);
+        return r.rows[0].n === 1;
+      });
+      const closing = app.close();
+      await blocker.query('ROLLBACK');
+      const id = await pushing;
+      await closing;
+      expect(startedIds()).not.toContain(id);
+      expect(await row(schema, id)).toMatchObject({ status: 'pending', attempts: 0, locked_by: null });
+    } finally {
+      blocker.release();
+    }
+  });
+
+  it('a stream of pushes, some started directly and some claimed, never runs more than `concurrency` at once and runs each job once', async () => {
+    const schema = scope.fresh();
+    // Frequent heartbeats (self-reconciliations) on purpose: they must never take a directly started job back.
+    const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 3 }], pollIntervalMs: 50, heartbeatIntervalMs: 40, orphanTimeoutMs: 120_000 });
+    await warmUp(app, schema);
+    const sink = sinkOf(app, 'direct');
+    const s = pg.escapeIdentifier(schema);
+    let sampling = true;
+    let peakRows = 0;
+    const sampler = (async () => {
+      while (sampling) {
+        const r = await scope.pool.query(`SELECT count(*)::int AS n FROM ${s}.jobs WHERE queue = 'direct' AND status = 'running'`);
+        peakRows = Math.max(peakRows, r.rows[0].n);
+      }
+    })();
+    const ids: string[] = [];
+    let direct = 0;
+    for (let i = 0; i < 120; i++) {
+      // Bursts of up to 4 pushes at once, jobs of 0-4 ms.
+      const burst = Array.from({ length: 1 + (i % 4) }, (_, k) => sink.push('job', { n: i * 10 + k, ms: (i + k) % 5 }));
+      for (const id of await Promise.all(burst)) {
+        ids.push(id);
+        if (startedIds().includes(id)) direct++;
+      }
+    }
+    await waitFor('every job done', async () => {
+      const r = await scope.pool.query(`SELECT count(*)::int AS n FROM ${s}.jobs WHERE id = ANY($1) AND status = 'done'`, [ids]);
+      return r.rows[0].n === ids.length;
+    }, 30_000);
+    sampling = false;
+    await sampler;
+    const runs = new Map<string, number>();
+    for (const j of started) runs.set(j.id, (runs.get(j.id) ?? 0) + 1);
+    expect(ids.filter((id) => runs.get(id) !== 1)).toEqual([]);
+    const attempts = await scope.pool.query(`SELECT count(*)::int AS n FROM ${s}.jobs WHERE id = ANY($1) AND attempts <> 1`, [ids]);
+    expect(attempts.rows[0].n).toBe(0);
+    expect(live.peak).toBeLessThanOrEqual(3);
+    expect(peakRows).toBeLessThanOrEqual(3);
+    // Both paths were exercised.
+    expect(direct).toBeGreaterThan(0);
+    expect(direct).toBeLessThan(ids.length);
+  });
+});
