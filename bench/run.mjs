@@ -40,6 +40,9 @@ const SYSTEMS = [
   { key: 'nestjs-pg-queue', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', txn: true },
   // Its high-throughput setting (queue option `prefetch`, as graphile-worker's localQueue); idle pickup and enqueue do not change with it.
   { key: 'nestjs-pg-queue-prefetch500', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { prefetch: 500 }, scenarios: ['burn', 'scale', 'large'] },
+  // The pickup of a push from another process (or with `directStart: false`): INSERT, NOTIFY, claim. The default
+  // setting starts a job pushed by the worker's own process directly (the pickup scenario pushes from the worker's process, for every system).
+  { key: 'nestjs-pg-queue-notify', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { directStart: false }, scenarios: ['pickup'] },
   { key: 'graphile-worker-0.17', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.17' } },
   { key: 'graphile-worker-0.16', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.16' } },
   { key: 'pg-boss-batch32', base: 'pg-boss', module: 'pg-boss', variant: { batchSize: 32 } },

@@ -12,6 +12,7 @@ export const SCHEMA = 'pgqueue';
 
 export async function open(ctx) {
   const prefetch = ctx.variant?.prefetch ?? 0;
+  const directStart = ctx.variant?.directStart ?? true;
   let handler = () => undefined;
   class BenchProcessor {
     noop(job) {
@@ -30,7 +31,7 @@ export async function open(ctx) {
         QueueModule.forRoot({
           connection: { connectionString: ctx.dbUrl, max: 10 },
           schema: SCHEMA,
-          queues: [{ name: QUEUE, concurrency: ctx.concurrency, ...(prefetch ? { prefetch } : {}) }],
+          queues: [{ name: QUEUE, concurrency: ctx.concurrency, ...(prefetch ? { prefetch } : {}), ...(directStart ? {} : { directStart }) }],
           workers,
           shutdownGraceMs: 2000,
         }),
@@ -72,6 +73,11 @@ export async function open(ctx) {
     async close() {
       if (app) await app.close();
     },
-    settings: `QueueModule.forRoot: concurrency = N per process${prefetch ? `, prefetch ${prefetch}` : ' (no prefetch: the default)'}, pg pool max 10, pollIntervalMs 1000 (default; pickup is LISTEN/NOTIFY), push/pushMany`,
+    settings:
+      `QueueModule.forRoot: concurrency = N per process${prefetch ? `, prefetch ${prefetch}` : ' (no prefetch: the default)'}, ` +
+      (directStart
+        ? 'directStart (the default: a push by the worker\'s own process into an idle worker is inserted claimed and starts when the INSERT returns; others go by LISTEN/NOTIFY), '
+        : 'directStart: false (every push goes INSERT, NOTIFY, claim: the path of a push from another process), ') +
+      'pg pool max 10, pollIntervalMs 1000 (default), push/pushMany',
   };
 }

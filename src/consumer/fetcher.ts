@@ -72,6 +72,11 @@ export class Fetcher implements DirectStarter {
    * second claim would mostly race the first for the same few jobs.
    */
   private backlog = false;
+  /**
+   * The last short claim left out names whose handler had no room (a handler's own concurrency):
+   * jobs of those names may be waiting, to claim once a slot frees.
+   */
+  private skippedNames = false;
   private wakeSeq = 0;
   private reconcileWanted = true;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -118,7 +123,8 @@ export class Fetcher implements DirectStarter {
    * slots freed together (short handlers finish in bursts) are refilled by one claim, not one each.
    */
   slotFreed(): void {
-    if (!this.mayHaveMore || this.slotWakePending) return;
+    if ((!this.mayHaveMore && !this.skippedNames) || this.slotWakePending) return;
+    this.skippedNames = false;
     this.slotWakePending = true;
     setImmediate(() => {
       this.slotWakePending = false;
@@ -211,7 +217,10 @@ export class Fetcher implements DirectStarter {
       this.failures = 0;
       // A full claim leaves mayHaveMore as it is: there may be more, taken as soon as slots allow.
       this.backlog = rows.length >= lane.limit;
-      if (!this.backlog && this.wakeSeq === seq) this.mayHaveMore = false;
+      if (!this.backlog && this.wakeSeq === seq) {
+        this.mayHaveMore = false;
+        if (lane.names.length < this.ctx.worker.handlerCount) this.skippedNames = true;
+      }
       if (!this.started) {
         // Stopped while claiming: hand the jobs straight back.
         await this.release(rows.map((r) => ({ id: r.id, attempt: r.attempts, lockedBy })));

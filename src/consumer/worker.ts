@@ -75,6 +75,11 @@ export class Worker {
     return this.active.size;
   }
 
+  /** Names this worker has handlers for. */
+  get handlerCount(): number {
+    return this.handlers.size;
+  }
+
   /** Jobs held in memory for a slot (see `prefetch`). */
   get prefetchedCount(): number {
     return this.prefetched.length;

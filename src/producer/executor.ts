@@ -1,6 +1,7 @@
 import type { Pool, QueryConfig } from 'pg';
 import { InvalidJobError } from '../errors.js';
 import type { TransactionOptions } from '../job.interfaces.js';
+import type { PushLimiter } from './push-limiter.js';
 
 export interface QueryResultLike<R> {
   rows: R[];
@@ -17,7 +18,8 @@ export interface Executor {
   query<R = any>(q: QueryConfig): Promise<QueryResultLike<R>>;
 }
 
-export function executorFor(pool: Pool, tx: TransactionOptions | undefined): Executor {
+/** `limiter` caps the pool connections held by statements run on the pool (not in a caller's transaction). */
+export function executorFor(pool: Pool, tx: TransactionOptions | undefined, limiter?: PushLimiter): Executor {
   if (tx?.queryRunner) return typeOrmExecutor(tx.queryRunner);
   if (tx?.manager) return typeOrmExecutor(tx.manager.queryRunner!);
   if (tx?.client) {
@@ -33,7 +35,7 @@ export function executorFor(pool: Pool, tx: TransactionOptions | undefined): Exe
   return {
     inCallerTransaction: false,
     async query(q) {
-      const r = await pool.query(q);
+      const r = limiter ? await limiter.run(() => pool.query(q)) : await pool.query(q);
       return { rows: r.rows, rowCount: r.rowCount ?? 0 };
     },
   };

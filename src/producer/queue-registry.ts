@@ -5,6 +5,7 @@ import { LocalWorkers } from '../consumer/local-workers.js';
 import { InvalidJobError } from '../errors.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue.tokens.js';
+import { PushLimiter, pushLimitFor } from './push-limiter.js';
 import { QueueSink } from './queue-sink.js';
 
 /** The sinks of every registered queue; `sink(name)` for code that picks the queue at runtime. */
@@ -18,7 +19,10 @@ export class QueueRegistry {
     @Inject(QUEUE_SCHEMA_READY) _ready: true,
     localWorkers: LocalWorkers,
   ) {
-    const ctx = { pool, schema: options.schema, schemaSql: quoteIdent(options.schema), maxPayloadBytes: options.maxPayloadBytes, localWorkers };
+    // pg-pool's own default for `max` is 10.
+    const max = (pool as Pool & { options?: { max?: number } }).options?.max ?? 10;
+    const limiter = new PushLimiter(pushLimitFor(max, options.workers));
+    const ctx = { pool, schema: options.schema, schemaSql: quoteIdent(options.schema), maxPayloadBytes: options.maxPayloadBytes, localWorkers, limiter };
     for (const name of options.queues.keys()) this.sinks.set(name, new QueueSink(name, ctx));
   }
 

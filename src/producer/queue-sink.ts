@@ -6,6 +6,7 @@ import { existingKeysSql, insertJobsParams, insertJobsSql } from '../db/sql/inse
 import { insertStartedJobSql, type StartedRow } from '../db/sql/insert-started-job.js';
 import type { LocalWorkers } from '../consumer/local-workers.js';
 import { executorFor, withSavepoint, type Executor } from './executor.js';
+import type { PushLimiter } from './push-limiter.js';
 import { nextJobId } from './job-id.js';
 import { validateJob, validateJobs, validateTransaction, type ValidatedJob } from './job.validation.js';
 
@@ -17,6 +18,8 @@ export interface QueueSinkContext {
   maxPayloadBytes: number;
   /** This process's running workers, for direct starts (absent: never start directly). */
   localWorkers?: LocalWorkers;
+  /** Caps the pool connections pushes hold at once (see PushLimiter). */
+  limiter?: PushLimiter;
 }
 
 /**
@@ -65,8 +68,9 @@ export class QueueSink {
     const starter = this.ctx.localWorkers?.get(this.queue);
     if (!starter) return null;
     const id = job.id ?? nextJobId();
+    const exec = executorFor(this.ctx.pool, undefined, this.ctx.limiter);
     const landed = starter.startDirect(job.name, async (lockedBy, leaseMs) => {
-      const r = await this.ctx.pool.query<StartedRow>({
+      const r = await exec.query<StartedRow>({
         name: this.insertStartedName,
         text: this.insertStartedText,
         values: [id, this.queue, job.name, job.payload, job.maxAttempts, job.priority, job.metadata, job.idempotencyKey, lockedBy, leaseMs],
@@ -77,7 +81,7 @@ export class QueueSink {
     return landed.then(
       () => id,
       async (err) => {
-        throw await this.translateUniqueViolation(err, [job], [id], executorFor(this.ctx.pool, undefined));
+        throw await this.translateUniqueViolation(err, [job], [id], exec);
       },
     );
   }
@@ -107,7 +111,7 @@ export class QueueSink {
   private async insert(jobs: ValidatedJob[], tx: TransactionOptions | undefined, txField: string): Promise<string[]> {
     checkBatchUniqueness(this.queue, jobs);
     const ids = jobs.map((j) => j.id ?? nextJobId());
-    const exec = executorFor(this.ctx.pool, tx);
+    const exec = executorFor(this.ctx.pool, tx, this.ctx.limiter);
     try {
       await withSavepoint(
         exec,

@@ -9,8 +9,8 @@ import { deferred, waitFor } from '../helpers/wait.js';
 import { flushNotifications, listenJobs, rejectionOf, sinkOf } from '../producer/support.js';
 
 /** Every job the handlers started, in start order; a job's gate (if any) holds its handler. */
-const started: Job[] = [];
-const gates = new Map<number, ReturnType<typeof deferred>>();
+const started: Array<Job<{ n: number; ms?: number }>> = [];
+const gates = new Map<number, { promise: Promise<void>; resolve: () => void }>();
 const live = { running: 0, peak: 0 };
 
 async function body(job: Job<{ n: number; ms?: number }>) {
@@ -106,7 +106,7 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
     await warmUp(app, schema);
     const listener = await listenJobs(schema);
     try {
-      gates.set(1, deferred());
+      gates.set(1, deferred<void>());
       const a = await sinkOf(app, 'direct').push('job', { n: 1 });
       expect(startedIds()).toContain(a); // direct: the slot is now taken
       const b = await sinkOf(app, 'direct').push('job', { n: 2 });
@@ -146,7 +146,7 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
     }
     await waitFor('the transactional job done', async () => (await statusOf(schema, inTx)) === 'done');
 
-    gates.set(3, deferred());
+    gates.set(3, deferred<void>());
     const capped = await sink.push('capped', { n: 3 });
     expect(startedIds()).toContain(capped); // direct: its handler had room
     const other = await sink.push('job', { n: 5 });
@@ -156,6 +156,24 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
     expect(await statusOf(schema, cappedToo)).toBe('pending');
     gates.get(3)!.resolve();
     await waitFor('the capped jobs done', async () => (await statusOf(schema, cappedToo)) === 'done');
+  });
+
+  it('a job left out of a claim because its handler was at its own concurrency is claimed when that handler frees a slot, not at the next poll', async () => {
+    const schema = scope.fresh();
+    const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 4, directStart: false }] });
+    await warmUp(app, schema);
+    const sink = sinkOf(app, 'direct');
+    gates.set(1, deferred<void>());
+    const a = await sink.push('capped', { n: 1 });
+    await waitFor('the first capped job started', () => startedIds().includes(a));
+    const b = await sink.push('capped', { n: 2 }); // waits: its handler's one slot is busy
+    const c = await sink.push('job', { n: 3 });
+    // The claim that took c left "capped" out and came back short.
+    await waitFor('the other job done', async () => (await statusOf(schema, c)) === 'done');
+    expect(startedIds()).not.toContain(b);
+    gates.get(1)!.resolve();
+    // The poll is a minute away: only the freed slot can start b in time.
+    await waitFor('the second capped job done', async () => (await statusOf(schema, b)) === 'done', 10_000);
   });
 
   it('with directStart: false an idle worker still gets the job, through NOTIFY and a claim', async () => {

@@ -11,7 +11,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getSinkToken, Process, Processor, QueueModule, type Job, type QueueSink } from '../../src/index.js';
+import { getSinkToken, Process, Processor, QueueModule, QueueOrchestrator, type Job, type QueueSink } from '../../src/index.js';
 import { databaseUrl, dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
 import { report, scaled, timeoutFor, until } from './support/harness.js';
 
@@ -92,6 +92,7 @@ describe('reliability: pool pressure', () => {
       const starved = dataSource.query('SELECT 1').then(() => (appQueryDone = true));
 
       const sink = app.get<QueueSink>(getSinkToken('pressure'));
+      const workerId = app.get(QueueOrchestrator).workerId;
       // Jobs run while the application's pool is exhausted.
       const first = await sink.pushMany(Array.from({ length: 200 }, () => ({ name: 'work', data: null })));
       await until('jobs to run while the TypeORM pool is exhausted', () => first.every((id) => handled.has(id)), 20_000);
@@ -109,6 +110,8 @@ describe('reliability: pool pressure', () => {
 
       const twice = [...handled.values()].filter((n) => n > 1).length;
       expect(twice).toBe(0);
+      // Pushes never hold every pool connection (PushLimiter): the heartbeat kept the lease through the burst.
+      expect(app.get(QueueOrchestrator).workerId).toBe(workerId);
       expect(handled.size).toBe(BURST + 200);
       sampling = false;
       await sampler;
