@@ -15,6 +15,7 @@ import { ackAndClaimSql } from '../dist/db/sql/ack-and-claim.js';
 import { createDatabase, PG_SETTINGS } from './lib/db.mjs';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.mjs';
 import { CLAIM, COMPLETE } from './systems/raw-sql.mjs';
+import { doneAckParams } from './lib/our-schema.mjs';
 
 import { writeFileSync } from 'node:fs';
 const pglog = [];
@@ -93,13 +94,7 @@ async function ours(label, sql, { named = false, setup, tx = false, batch = B, l
   for (;;) {
     const t = performance.now();
     const vals = [
-      acks.map((a) => a.id),
-      acks.map((a) => a.attempts),
-      acks.map(() => W),
-      acks.map(() => 'done'),
-      acks.map(() => null),
-      acks.map(() => null),
-      acks.map(() => 0),
+      ...doneAckParams(acks, W),
       W,
       'bench',
       ['noop'],
@@ -154,7 +149,7 @@ async function split(label, claimSql, completeSql, named, setup) {
     if (!r.rows.length) break;
     const acks = r.rows;
     t = performance.now();
-    const q2 = { text: completeSql, values: [acks.map((a) => a.id), acks.map((a) => a.attempts), acks.map(() => W), acks.map(() => 'done'), acks.map(() => null), acks.map(() => null), acks.map(() => 0)] };
+    const q2 = { text: completeSql, values: doneAckParams(acks, W) };
     if (named) q2.name = 'd';
     const d = await c.query(q2);
     dt.push(performance.now() - t);
@@ -181,7 +176,7 @@ async function tiny(label, sql, setup) {
     await pool.query(`INSERT INTO ${S}.jobs (id, queue, name, payload) SELECT t, 'bench', 'noop', '{}' FROM unnest($1::text[]) t`, [ids]);
   };
   const cycle = async (acks, batch) => {
-    const vals = [acks.map((a) => a.id), acks.map((a) => a.attempts), acks.map(() => W), acks.map(() => 'done'), acks.map(() => null), acks.map(() => null), acks.map(() => 0), W, 'bench', ['noop'], batch, 60000];
+    const vals = [...doneAckParams(acks, W), W, 'bench', ['noop'], batch, 60000];
     const r = await c.query({ name: 'x', text: sql, values: vals });
     return r.rows.filter((x) => !x.acked);
   };
