@@ -3,7 +3,6 @@ import type { Pool } from 'pg';
 import { statementNames } from '../db/identifier.js';
 import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
 import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
-import type { StartedRow } from '../db/sql/insert-started-job.js';
 import { reconcileJobsSql, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { ackParams, type Ack, type Acker } from './acker.js';
 import type { DirectStarter, StartedJobInsert } from './local-workers.js';
@@ -245,7 +244,7 @@ export class Fetcher implements DirectStarter {
    * The insert is a lane of one while in flight, so claims and reconciliations count it as they
    * count a claim, and stop() waits for it.
    */
-  startDirect(name: string, insert: StartedJobInsert): Promise<StartedRow> | null {
+  startDirect(name: string, insert: StartedJobInsert): Promise<ClaimedRow | null> | null {
     if (!this.started || this.retryTimer || this.reconciling || this.reconcileWanted || this.mayHaveMore || this.lanes.size > 0) return null;
     if (!this.ctx.worker.hasIdleSlot(name, this.ctx.acker.countFor(this.ctx.queue))) return null;
     const lane: Lane = { limit: 1, names: [name], carried: 0 };
@@ -259,7 +258,7 @@ export class Fetcher implements DirectStarter {
     return landed;
   }
 
-  private async landDirect(lane: Lane, inserting: Promise<StartedRow>, lockedBy: string): Promise<StartedRow> {
+  private async landDirect(lane: Lane, inserting: Promise<ClaimedRow | null>, lockedBy: string): Promise<ClaimedRow | null> {
     try {
       const row = await inserting.catch((err) => {
         // Without an SQLSTATE the statement may have committed unseen (a broken connection):
@@ -267,8 +266,8 @@ export class Fetcher implements DirectStarter {
         if ((err as { code?: unknown }).code === undefined) this.reconcileWanted = true;
         throw err;
       });
-      // `pending`: our heartbeat was too old for the lease fence; it was notified as any push.
-      if (row.status === 'running') {
+      // Null: our heartbeat was too old for the lease fence, and nothing was inserted.
+      if (row) {
         const unwanted = this.started ? this.ctx.worker.start([row], lockedBy) : [{ id: row.id, attempt: row.attempts, lockedBy }];
         await this.release(unwanted).catch((err) => {
           this.reconcileWanted = true;

@@ -1,18 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import type { StartedRow } from '../db/sql/insert-started-job.js';
+import type { ClaimedRow } from '../db/sql/claim-jobs.js';
 
-/** Inserts one job already claimed by worker `lockedBy`, fenced on its heartbeat being at most `leaseMs` old. */
-export type StartedJobInsert = (lockedBy: string, leaseMs: number) => Promise<StartedRow>;
+/**
+ * Inserts one job already claimed by worker `lockedBy`, fenced on its heartbeat being at most
+ * `leaseMs` old; resolves to the row as a claim would have returned it, or null when the fence
+ * stopped it (nothing was inserted).
+ */
+export type StartedJobInsert = (lockedBy: string, leaseMs: number) => Promise<ClaimedRow | null>;
 
 /** The consumer side of a direct start, as a sink sees it (implemented by the queue's Fetcher). */
 export interface DirectStarter {
   /**
    * Runs `insert` as this process's claim of one job named `name` and starts the job when it
-   * lands; resolves to the inserted row. Null, with nothing done, when the worker cannot take the
+   * lands; resolves to what `insert` resolved to. Null, with nothing done, when the worker cannot take the
    * job at once (no free slot, a claim in flight, jobs possibly waiting, stopping): the sink then
    * inserts it `pending` as usual.
    */
-  startDirect(name: string, insert: StartedJobInsert): Promise<StartedRow> | null;
+  startDirect(name: string, insert: StartedJobInsert): Promise<ClaimedRow | null> | null;
 }
 
 /**

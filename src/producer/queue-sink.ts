@@ -3,7 +3,7 @@ import { DuplicateJobIdError, IdempotencyConflictError, InvalidJobError } from '
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
 import { statementNames } from '../db/identifier.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql } from '../db/sql/insert-jobs.js';
-import { insertStartedJobSql, type StartedRow } from '../db/sql/insert-started-job.js';
+import { insertStartedJobSql } from '../db/sql/insert-started-job.js';
 import type { LocalWorkers } from '../consumer/local-workers.js';
 import { executorFor, withSavepoint, type Executor } from './executor.js';
 import type { PushLimiter } from './push-limiter.js';
@@ -62,7 +62,8 @@ export class QueueSink {
   /**
    * A due job pushed outside a transaction, while this process's worker for the queue is idle:
    * inserted already claimed by that worker, it starts when the INSERT returns (see
-   * Fetcher.startDirect). Null when the worker cannot take it now.
+   * Fetcher.startDirect). Null when the worker cannot take it now. If the lease fence stops the
+   * insert (our heartbeat is late), the job is pushed the usual way, under the same id.
    */
   private startDirect(job: ValidatedJob): Promise<string> | null {
     const starter = this.ctx.localWorkers?.get(this.queue);
@@ -70,16 +71,32 @@ export class QueueSink {
     const id = job.id ?? nextJobId();
     const exec = executorFor(this.ctx.pool, undefined, this.ctx.limiter);
     const landed = starter.startDirect(job.name, async (lockedBy, leaseMs) => {
-      const r = await exec.query<StartedRow>({
+      const r = await exec.query<{ created_at: Date }>({
         name: this.insertStartedName,
         text: this.insertStartedText,
         values: [id, this.queue, job.name, job.payload, job.maxAttempts, job.priority, job.metadata, job.idempotencyKey, lockedBy, leaseMs],
       });
-      return r.rows[0];
+      if (r.rows.length === 0) return null;
+      const createdAt = r.rows[0].created_at;
+      // The row as a claim returns it. `payload` and `metadata` are the validated JSON texts,
+      // parsed: equal values, though an object's keys keep the pushed order where jsonb's output
+      // would sort them.
+      return {
+        id,
+        name: job.name,
+        payload: JSON.parse(job.payload),
+        attempts: 1,
+        max_attempts: job.maxAttempts,
+        priority: job.priority,
+        run_at: createdAt,
+        created_at: createdAt,
+        metadata: JSON.parse(job.metadata),
+        idempotency_key: job.idempotencyKey,
+      };
     });
     if (!landed) return null;
     return landed.then(
-      () => id,
+      async (row) => (row ? id : (await this.insert([{ ...job, id }], undefined, 'options'))[0]),
       async (err) => {
         throw await this.translateUniqueViolation(err, [job], [id], exec);
       },
