@@ -100,7 +100,14 @@ describe('reliability: pool pressure', () => {
 
       // A burst of single pushes while the workers run.
       const started = Date.now();
-      const ids = await Promise.all(Array.from({ length: BURST }, (_, i) => sink.push('work', { i })));
+      const pushes: Array<Promise<string>> = [];
+      for (let i = 0; i < BURST; i++) {
+        pushes.push(sink.push('work', { i }));
+        // All in flight at once, issued 10,000 per event-loop turn: one synchronous loop of
+        // 100,000 calls (the soak's scale) would itself block timers for over orphanTimeoutMs.
+        if (i % 10_000 === 9_999) await new Promise((r) => setImmediate(r));
+      }
+      const ids = await Promise.all(pushes);
       const pushMs = Date.now() - started;
       await until('every burst job to run', () => ids.every((id) => handled.has(id)), timeoutFor(120_000), 100);
       const done = (await pool.query(`SELECT count(*)::int AS n FROM ${schema}.jobs WHERE status = 'done'`)).rows[0].n;
