@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { statementNames } from '../db/identifier.js';
 import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
 import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
-import { reconcileJobsSql, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
+import { reconcileJobsSql, releasedJob, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { ackParams, type Ack, type Acker } from './acker.js';
 import type { DirectStarter, StartedJobInsert } from './local-workers.js';
 import type { ClaimCapacity, Worker } from './worker.js';
@@ -222,7 +222,7 @@ export class Fetcher implements DirectStarter {
       }
       if (!this.started) {
         // Stopped while claiming: hand the jobs straight back.
-        await this.release(rows.map((r) => ({ id: r.id, attempt: r.attempts, lockedBy })));
+        await this.release(rows.map((r) => releasedJob(r, lockedBy)));
         return;
       }
       const overflow = this.ctx.worker.start(rows, lockedBy);
@@ -268,7 +268,7 @@ export class Fetcher implements DirectStarter {
       });
       // Null: our heartbeat was too old for the lease fence, and nothing was inserted.
       if (row) {
-        const unwanted = this.started ? this.ctx.worker.start([row], lockedBy) : [{ id: row.id, attempt: row.attempts, lockedBy }];
+        const unwanted = this.started ? this.ctx.worker.start([row], lockedBy) : [releasedJob(row, lockedBy)];
         await this.release(unwanted).catch((err) => {
           this.reconcileWanted = true;
           this.logger.warn(`could not hand a directly started job back (${(err as Error).message}); it will be reconciled or rescued`);

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { backoffDelayMs } from '../backoff.js';
 import type { ClaimedRow } from '../db/sql/claim-jobs.js';
-import type { ReleasedJob } from '../db/sql/release-jobs.js';
+import { releasedJob, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { JobTimeoutError, ResultNotSerializableError } from '../errors.js';
 import type { Job } from '../job.interfaces.js';
 import { toJsonb } from '../producer/job.validation.js';
@@ -357,7 +357,7 @@ function abortJob(entry: ActiveJob, reason: unknown): void {
   else entry.abortReason ??= { reason };
 }
 
-const toReleased = (p: Prefetched): ReleasedJob => ({ id: p.row.id, attempt: p.row.attempts, lockedBy: p.lockedBy });
+const toReleased = (p: Prefetched): ReleasedJob => releasedJob(p.row, p.lockedBy);
 
 /** Claim order: priority, then run_at, then id (as the claim statement orders them). */
 function claimOrder(a: ClaimedRow, b: ClaimedRow): number {

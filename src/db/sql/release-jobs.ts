@@ -18,6 +18,11 @@ WHERE j.id = r.id AND j.status = 'running' AND j.locked_by = r.locked_by AND j.a
 RETURNING j.id`;
 }
 
+/** A claimed row, claimed under `lockedBy`, as a job to release. */
+export function releasedJob(row: { id: string; attempts: number }, lockedBy: string): ReleasedJob {
+  return { id: row.id, attempt: row.attempts, lockedBy };
+}
+
 /** Parameters for releaseJobsSql. */
 export function releaseJobsParams(jobs: ReleasedJob[]): unknown[] {
   return [jobs.map((j) => j.id), jobs.map((j) => j.attempt), jobs.map((j) => j.lockedBy)];
