@@ -2,7 +2,8 @@
 // performance notes, on an embedded Postgres with the bench's settings.
 // batch: the raw-SQL loop (claim + one completion per batch, as bench/systems/raw-sql.mjs) draining 20,000
 //        jobs with batches of 32, 128 and 500, completing by UPDATE (our schema keeps rows) and by DELETE
-//        (as graphile-worker does): how much of a small batch's cost is the statement's fixed cost.
+//        (as graphile-worker does): how much of a small batch's cost is the statement's fixed cost; and the
+//        claim written as a join on the subquery instead of `id = ANY(ARRAY(...))` (the raw loop's old form).
 // rtt:   the round trip of a one-job claim in a tight loop (no NOTIFY, no worker): the raw loop's claim,
 //        ours (claim-jobs.ts), and ours written as a join; runs interleaved, medians after a warm-up.
 import pg from 'pg';
@@ -11,7 +12,7 @@ import { Migrator } from '../dist/index.js';
 import { claimJobsSql } from '../dist/db/sql/claim-jobs.js';
 import { PG_SETTINGS } from './lib/db.mjs';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.mjs';
-import { CLAIM, COMPLETE } from './systems/raw-sql.mjs';
+import { CLAIM, CLAIM_AS_JOIN, COMPLETE } from './systems/raw-sql.mjs';
 
 const modes = process.argv.slice(2).length ? process.argv.slice(2) : ['batch', 'rtt'];
 const server = await startEmbeddedPostgres({ prefix: 'probe-claim-', flags: PG_SETTINGS });
@@ -31,19 +32,19 @@ try {
   if (modes.includes('batch')) {
     const DELETE = `DELETE FROM ${S}.jobs WHERE id = ANY($1::text[])`;
     for (const batch of [32, 128, 500]) {
-      for (const [how, done] of [['update', COMPLETE], ['delete', DELETE]]) {
+      for (const [form, claim, how, done] of [['array', CLAIM, 'update', COMPLETE], ['array', CLAIM, 'delete', DELETE], ['join', CLAIM_AS_JOIN, 'update', COMPLETE]]) {
         await fresh(20_000);
         const c = await pool.connect();
         const t0 = performance.now();
         let n = 0;
         for (;;) {
-          const r = await c.query({ name: 'claim', text: CLAIM, values: ['w1', 'bench', batch] });
+          const r = await c.query({ name: `claim_${form}`, text: claim, values: ['w1', 'bench', batch] });
           if (r.rows.length === 0) break;
           await c.query({ name: `done_${how}`, text: done, values: [r.rows.map((x) => x.id)] });
           n += r.rows.length;
         }
         c.release();
-        console.log(`batch ${String(batch).padStart(3)}, complete by ${how}: ${Math.round((n / (performance.now() - t0)) * 1000)} jobs/s`);
+        console.log(`batch ${String(batch).padStart(3)}, claim as ${form.padEnd(5)}, complete by ${how}: ${Math.round((n / (performance.now() - t0)) * 1000)} jobs/s`);
       }
     }
   }

@@ -1,17 +1,20 @@
-// `node bench/probe-cpu.mjs [prefetch] [jobs]` (after `npm run build`): where the CPU of a burn-down goes.
+// `node bench/probe-cpu.mjs [prefetch] [jobs] [system]` (after `npm run build`): where the CPU of a burn-down goes.
 // Seeds `jobs` no-op jobs (default 100,000) on an embedded Postgres with the bench's settings, drains
-// them with this project's worker in this process (concurrency 32, `prefetch` default 500), and
-// reports jobs/s, this process's CPU per job, and the Postgres processes' CPU per job (from /proc).
+// them with a worker in this process (concurrency 32), and reports jobs/s, this process's CPU per job,
+// and the Postgres processes' CPU per job (from /proc). `system` is a module of bench/systems (default
+// nestjs-pg-queue, with `prefetch`, default 500; `graphile-worker` runs 0.17 with its localQueue, as in
+// the bench), so one command measures a peer's cost per job beside ours.
 // PROBE_CPU_PROF=<file>: also write a V8 CPU profile of the drain alone (not the seeding) to that file.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { PG_SETTINGS } from './lib/db.mjs';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.mjs';
-import { open } from './systems/nestjs-pg-queue.mjs';
 
 const prefetch = Number(process.argv[2] ?? 500);
 const N = Number(process.argv[3] ?? 100_000);
+const system = process.argv[4] ?? 'nestjs-pg-queue';
+const { open } = await import(`./systems/${system}.mjs`);
 const TICK_MS = 1000 / 100; // USER_HZ
 
 /** utime + stime of every process named `postgres`, in ms. */
@@ -34,10 +37,12 @@ function postgresCpuMs() {
 
 const server = await startEmbeddedPostgres({ prefix: 'probe-cpu-', flags: PG_SETTINGS });
 try {
-  const sys = await open({ dbUrl: server.url, concurrency: 32, variant: { prefetch } });
-  await sys.setup();
-  await sys.seed(N);
-  await sys.close();
+  const ctx = { dbUrl: server.url, concurrency: 32, variant: system === 'nestjs-pg-queue' ? { prefetch } : {} };
+  const seeder = await open(ctx);
+  await seeder.setup();
+  await seeder.seed(N);
+  await seeder.close();
+  const sys = await open(ctx); // a fresh instance for the worker, as the bench's worker processes are
   let done = 0;
   let finished;
   const all = new Promise((r) => (finished = r));
@@ -66,7 +71,7 @@ try {
   if (session) writeFileSync(profile, JSON.stringify((await session.post('Profiler.stop')).profile));
   const us = (ms) => ((ms * 1000) / N).toFixed(1);
   console.log(
-    `prefetch ${prefetch}: ${Math.round((N / wallMs) * 1000)} jobs/s over ${N}; per job: wall ${us(wallMs)} us, ` +
+    `${system === 'nestjs-pg-queue' ? `prefetch ${prefetch}` : system}: ${Math.round((N / wallMs) * 1000)} jobs/s over ${N}; per job: wall ${us(wallMs)} us, ` +
       `worker CPU ${us((cpu.user + cpu.system) / 1000)} us (user ${us(cpu.user / 1000)}), Postgres CPU ${us(pgMs)} us`,
   );
   await sys.close();

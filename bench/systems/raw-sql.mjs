@@ -9,7 +9,15 @@ const SCHEMA = 'pgqueue';
 const QUEUE = 'bench';
 
 /** The raw loop's claim and completion; bench/micro.mjs runs the same statements. */
+// The chosen ids go to the UPDATE as an array (`id = ANY(ARRAY(...))`), not as a join on the subquery:
+// the join is often planned as a hash join over the table and drained a batch of 500 at half the rate
+// (`node bench/probe-claim.mjs batch` prints both forms).
 export const CLAIM = `UPDATE ${SCHEMA}.jobs j SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1
+WHERE j.id = ANY(ARRAY(SELECT id FROM ${SCHEMA}.jobs WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()
+      ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED))
+RETURNING j.id, j.payload`;
+/** The form the raw loop used before: a join on the subquery (kept for the comparison in probe-claim). */
+export const CLAIM_AS_JOIN = `UPDATE ${SCHEMA}.jobs j SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1
 FROM (SELECT id FROM ${SCHEMA}.jobs WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()
       ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) c
 WHERE j.id = c.id RETURNING j.id, j.payload`;
