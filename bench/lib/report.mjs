@@ -104,13 +104,20 @@ function targets(sum, json) {
   return out;
 }
 
-function svgChart(sum, meta) {
+/**
+ * The chart the README shows: burn-down throughput and idle pickup p50 per system key. `sum` holds,
+ * per key, `tput.median`, `capped` and `pickup.p50.median` (what writeReports computes; bench/chart.mjs
+ * rebuilds it from latest.json). Every setting of this project is drawn in blue.
+ */
+export function svgChart(sum, meta) {
   const rowsT = Object.values(sum).filter((s) => s.tput).map((s) => ({ key: s.key, v: s.tput.median, capped: s.capped }));
   const rowsP = Object.values(sum).filter((s) => s.pickup).map((s) => ({ key: s.key, v: s.pickup.p50.median }));
   rowsT.sort((a, b) => b.v - a.v);
   rowsP.sort((a, b) => a.v - b.v);
-  const W = 780;
-  const labelW = 170;
+  // The label column fits the longest key (up to about 7.5 px a character at 12 px, in bold).
+  const longest = Math.max(...[...rowsT, ...rowsP].map((r) => r.key.length), 20);
+  const labelW = Math.ceil(20 + 7.6 * longest);
+  const W = labelW + 610;
   const barMax = W - labelW - 130;
   const rowH = 24;
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -122,7 +129,7 @@ function svgChart(sum, meta) {
     for (const r of rows) {
       const clipped = r.v > maxV;
       const w = Math.max(1, (Math.min(r.v, maxV) / maxV) * barMax);
-      const ours = r.key === OURS;
+      const ours = r.key === OURS || r.key.startsWith(`${OURS}-`);
       parts.push(`<text x="${labelW - 8}" y="${y + 16}" font-size="12" text-anchor="end"${ours ? ' font-weight="bold"' : ''}>${esc(r.key)}</text>`);
       parts.push(`<rect x="${labelW}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 7}" rx="2" fill="${ours ? '#2f6fdf' : '#9aa5b1'}"/>`);
       if (clipped) parts.push(`<text x="${labelW + w - 4}" y="${y + 16}" font-size="12" text-anchor="end" fill="#fff">»</text>`);
