@@ -15,6 +15,7 @@ const prefetch = Number(process.argv[2] ?? 500);
 const N = Number(process.argv[3] ?? 100_000);
 const system = process.argv[4] ?? 'nestjs-pg-queue';
 const { open } = await import(`./systems/${system}.mjs`);
+const ours = system === 'nestjs-pg-queue';
 const TICK_MS = 1000 / 100; // USER_HZ
 
 /** utime + stime of every process named `postgres`, in ms. */
@@ -37,7 +38,7 @@ function postgresCpuMs() {
 
 const server = await startEmbeddedPostgres({ prefix: 'probe-cpu-', flags: PG_SETTINGS });
 try {
-  const ctx = { dbUrl: server.url, concurrency: 32, variant: system === 'nestjs-pg-queue' ? { prefetch } : {} };
+  const ctx = { dbUrl: server.url, concurrency: 32, variant: ours ? { prefetch } : {} };
   const seeder = await open(ctx);
   await seeder.setup();
   await seeder.seed(N);
@@ -71,7 +72,7 @@ try {
   if (session) writeFileSync(profile, JSON.stringify((await session.post('Profiler.stop')).profile));
   const us = (ms) => ((ms * 1000) / N).toFixed(1);
   console.log(
-    `${system === 'nestjs-pg-queue' ? `prefetch ${prefetch}` : system}: ${Math.round((N / wallMs) * 1000)} jobs/s over ${N}; per job: wall ${us(wallMs)} us, ` +
+    `${ours ? `prefetch ${prefetch}` : system}: ${Math.round((N / wallMs) * 1000)} jobs/s over ${N}; per job: wall ${us(wallMs)} us, ` +
       `worker CPU ${us((cpu.user + cpu.system) / 1000)} us (user ${us(cpu.user / 1000)}), Postgres CPU ${us(pgMs)} us`,
   );
   await sys.close();

@@ -8,18 +8,20 @@ import { seedFinishedOurs } from '../lib/our-schema.mjs';
 const SCHEMA = 'pgqueue';
 const QUEUE = 'bench';
 
+// The claim picks due jobs with FOR UPDATE SKIP LOCKED and marks them running. The chosen ids go to
+// the UPDATE as an array (`id = ANY(ARRAY(...))`), as this project's claim does, not as a join on the
+// subquery: the join is often planned as a hash join over the table and drained batches of 500 at about
+// 0.7 of the rate (`node bench/probe-claim.mjs batch` runs both forms; they share PICK and SET_RUNNING).
+const PICK = `SELECT id FROM ${SCHEMA}.jobs WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()
+      ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED`;
+const SET_RUNNING = `UPDATE ${SCHEMA}.jobs j SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1`;
 /** The raw loop's claim and completion; bench/micro.mjs runs the same statements. */
-// The chosen ids go to the UPDATE as an array (`id = ANY(ARRAY(...))`), not as a join on the subquery:
-// the join is often planned as a hash join over the table and drained a batch of 500 at half the rate
-// (`node bench/probe-claim.mjs batch` prints both forms).
-export const CLAIM = `UPDATE ${SCHEMA}.jobs j SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1
-WHERE j.id = ANY(ARRAY(SELECT id FROM ${SCHEMA}.jobs WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()
-      ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED))
+export const CLAIM = `${SET_RUNNING}
+WHERE j.id = ANY(ARRAY(${PICK}))
 RETURNING j.id, j.payload`;
 /** The form the raw loop used before: a join on the subquery (kept for the comparison in probe-claim). */
-export const CLAIM_AS_JOIN = `UPDATE ${SCHEMA}.jobs j SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1
-FROM (SELECT id FROM ${SCHEMA}.jobs WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()
-      ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+export const CLAIM_AS_JOIN = `${SET_RUNNING}
+FROM (${PICK}) c
 WHERE j.id = c.id RETURNING j.id, j.payload`;
 export const COMPLETE = `UPDATE ${SCHEMA}.jobs SET status = 'done', done_at = now(), locked_at = NULL WHERE id = ANY($1::text[])`;
 const INSERT_ONE = `INSERT INTO ${SCHEMA}.jobs (id, queue, name, payload) VALUES ($1, $2, 'noop', $3)`;
