@@ -21,11 +21,10 @@ interface Server {
 }
 
 async function embeddedServer(): Promise<Server> {
-  // Keep the data folder across stop(): the restart must come back to the same data.
+  // stop() keeps the data folder (only dispose() removes it): the restart comes back to the same data.
   const pg = await startEmbeddedPostgres({
     prefix: 'nestjs-pg-queue-restart-',
     flags: ['max_connections=100', 'fsync=off', 'synchronous_commit=off'],
-    persistent: true,
   });
   return {
     url: pg.url,
