@@ -85,3 +85,28 @@ export class ResultNotSerializableError extends QueueError {
     super('RESULT_NOT_SERIALIZABLE', `Handler result is not JSON-serialisable: ${reason}`);
   }
 }
+
+/**
+ * The connection lost a named prepared statement between two statements: it goes through a
+ * transaction-mode pooler that does not keep them. Fix: `preparedStatements: false`.
+ */
+export class PreparedStatementsError extends QueueError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      'PREPARED_STATEMENTS_UNSUPPORTED',
+      `The queue's connection does not keep prepared statements (${detail}): it goes through a transaction-mode pooler ` +
+        '(PgBouncer, RDS Proxy, Supabase or Neon pooler). Set preparedStatements: false in QueueModule.forRoot(), or connect directly.',
+      options,
+    );
+  }
+}
+
+/** The server is older than the oldest Postgres this package supports; thrown at bootstrap. */
+export class UnsupportedServerError extends QueueError {
+  constructor(
+    readonly serverVersion: string,
+    readonly minimum: string,
+  ) {
+    super('UNSUPPORTED_SERVER', `PostgreSQL ${serverVersion} is not supported: nestjs-pg-queue needs PostgreSQL ${minimum} or newer`);
+  }
+}

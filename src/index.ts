@@ -22,4 +22,6 @@ export {
   ProcessorDefinitionError,
   JobTimeoutError,
   ResultNotSerializableError,
+  PreparedStatementsError,
+  UnsupportedServerError,
 } from './errors.js';

@@ -4,6 +4,8 @@ import pg from 'pg';
 import { QueueAdmin } from './admin/queue-admin.js';
 import { LocalWorkers } from './consumer/local-workers.js';
 import { Migrator } from './db/migrator.js';
+import { checkPreparedStatements } from './db/prepared-statements.js';
+import { checkServerVersion } from './db/server-version.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
 import { NotifyBus } from './notify/notify-bus.js';
 import { QueueRegistry } from './producer/queue-registry.js';
@@ -38,8 +40,10 @@ const coreProviders: Provider[] = [
     useFactory: async (options: ResolvedQueueOptions, pool: pg.Pool) => {
       const migrator = new Migrator(pool, options.schema);
       try {
+        await checkServerVersion(pool);
         if (options.migrate) await migrator.migrate();
         else await migrator.verify();
+        if (options.preparedStatements) await checkPreparedStatements(pool);
       } catch (err) {
         // Bootstrap fails here and no shutdown hook will run: close the pool we created.
         if (!options.pool) await pool.end().catch(() => undefined);
@@ -52,7 +56,11 @@ const coreProviders: Provider[] = [
   {
     provide: NotifyBus,
     useFactory: (options: ResolvedQueueOptions, pool: pg.Pool) =>
-      new NotifyBus({ connection: options.listenConnection ?? options.connection ?? (pool as unknown as { options: pg.ClientConfig }).options }),
+      new NotifyBus({
+        connection: options.listenConnection ?? options.connection ?? (pool as unknown as { options: pg.ClientConfig }).options,
+        // The delivery probe's NOTIFY goes the way the insert trigger's do: through the queue's pool.
+        notify: async (channel, payload) => void (await pool.query('SELECT pg_notify($1, $2)', [channel, payload])),
+      }),
     inject: [QUEUE_RESOLVED_OPTIONS, QUEUE_POOL],
   },
   LocalWorkers,

@@ -48,6 +48,13 @@ export interface QueueModuleOptions {
   backoff?: BackoffOptions;
   /** Largest accepted payload (and metadata), in bytes of JSON. Default 1 MiB. */
   maxPayloadBytes?: number;
+  /**
+   * Default true: the hot statements (claim, ack, insert) are named prepared statements on the
+   * queue's pool, planned once per connection. False sends every statement unnamed, which any
+   * transaction-mode pooler accepts (PgBouncer before 1.21 or without max_prepared_statements,
+   * RDS Proxy, Supabase's and Neon's poolers in transaction mode).
+   */
+  preparedStatements?: boolean;
 }
 
 export interface ResolvedQueueConfig {
@@ -75,6 +82,7 @@ export interface ResolvedQueueOptions {
   maxAttempts: number;
   backoff: BackoffOptions;
   maxPayloadBytes: number;
+  preparedStatements: boolean;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
@@ -83,6 +91,7 @@ export const DEFAULT_CONCURRENCY = 10;
 const MODULE_KEYS = new Set([
   'connection', 'pool', 'listenConnection', 'schema', 'migrate', 'queues', 'workers', 'pollIntervalMs',
   'heartbeatIntervalMs', 'orphanTimeoutMs', 'shutdownGraceMs', 'maxAttempts', 'backoff', 'maxPayloadBytes',
+  'preparedStatements',
 ]);
 const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff']);
 /** One claim holds at most this many row locks; more would be one long statement. */
@@ -156,7 +165,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
       `must be an identifier (letters, digits, underscores; not starting with a digit; at most 50 characters), got ${describe(schema)}`,
     );
   }
-  for (const flag of ['migrate', 'workers'] as const) {
+  for (const flag of ['migrate', 'workers', 'preparedStatements'] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
       throw new InvalidQueueOptionsError(flag, `must be a boolean, got ${describe(options[flag])}`);
     }
@@ -222,5 +231,6 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
     maxAttempts,
     backoff,
     maxPayloadBytes,
+    preparedStatements: options.preparedStatements ?? true,
   };
 }

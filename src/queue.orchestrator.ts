@@ -77,11 +77,13 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = [...this.handlers.keys()];
     if (queues.length === 0) return;
     this.state = 'running';
-    const planSizeClass = new PlanSizeClass(this.pool, `${this.s}.jobs`);
+    // Unnamed statements are planned on every run: no size class to follow (see PlanSizeClass).
+    const planSizeClass = this.options.preparedStatements ? new PlanSizeClass(this.pool, `${this.s}.jobs`) : null;
     this.planSizeClass = planSizeClass;
-    await planSizeClass.start();
+    await planSizeClass?.start();
+    const statementName = (base: string) => planSizeClass?.name(base);
     const ackName = statementNames(this.options.schema).ack;
-    this.acker = new Acker(this.pool, this.s, () => planSizeClass.name(ackName), (acks, landed) => this.acksSettled(acks, landed));
+    this.acker = new Acker(this.pool, this.s, () => statementName(ackName), (acks, landed) => this.acksSettled(acks, landed));
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;
@@ -96,7 +98,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
         workerId: () => this.identity.workerId,
         leaseMs: this.options.orphanTimeoutMs,
         acker: this.acker,
-        statementName: (base) => planSizeClass.name(base),
+        statementName,
       });
       this.runtimes.set(queue, { worker, fetcher });
     }

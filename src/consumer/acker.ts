@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { explainStatementError } from '../db/prepared-statements.js';
 import { completeJobsSql, type AckStatus } from '../db/sql/complete-jobs.js';
 
 export interface Ack {
@@ -57,7 +58,7 @@ export class Acker {
     private readonly pool: Pool,
     schemaSql: string,
     /** The prepared statement's name, which follows the table's size (see PlanSizeClass). */
-    private readonly statementName: () => string,
+    private readonly statementName: () => string | undefined,
     /** Called once a batch was written: `landed` holds the ids the fence let through. */
     private readonly onSettled: (acks: Ack[], landed: Set<string>) => void,
   ) {
@@ -179,7 +180,7 @@ export class Acker {
           this.inFlight.delete(batch);
           this.pending = batch.concat(this.pending);
           this.retryDelayMs = Math.min(5000, Math.max(100, this.retryDelayMs * 2));
-          this.logger.warn(`ack of ${batch.length} job(s) failed (${(err as Error).message}); retrying in ${this.retryDelayMs} ms`);
+          this.logger.warn(`ack of ${batch.length} job(s) failed (${(explainStatementError(err) as Error).message}); retrying in ${this.retryDelayMs} ms`);
           if (!this.stopping) {
             this.retryTimer = setTimeout(() => {
               this.retryTimer = null;

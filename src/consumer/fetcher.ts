@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { statementNames } from '../db/identifier.js';
+import { explainStatementError } from '../db/prepared-statements.js';
 import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
 import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
 import { reconcileJobsSql, releasedJob, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
@@ -22,7 +23,7 @@ export interface FetcherContext {
   /** Acks not landed yet (still ours, not to be reconciled), which a claim may carry. */
   acker: Acker;
   /** Names a prepared statement after the table's size (see PlanSizeClass). */
-  statementName: (base: string) => string;
+  statementName: (base: string) => string | undefined;
 }
 
 /**
@@ -287,7 +288,7 @@ export class Fetcher implements DirectStarter {
     this.failures++;
     if (!this.started || this.retryTimer) return;
     const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
-    this.logger.warn(`claim failed (${(err as Error).message}); retrying in ${delay} ms`);
+    this.logger.warn(`claim failed (${(explainStatementError(err) as Error).message}); retrying in ${delay} ms`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.wake();

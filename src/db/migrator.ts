@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { SchemaNotReadyError } from '../errors.js';
 import { quoteIdent } from './identifier.js';
 
@@ -30,8 +30,11 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 
 /**
  * Applies the numbered migrations once and in order, recording each in `<schema>.migrations`.
- * A session advisory lock keyed by the schema serialises concurrent boots: the first applies,
- * the others wait, then find nothing left to do.
+ * Each file runs in a transaction of its own that first takes a transaction-scoped advisory lock
+ * keyed by the schema, then reads what is applied: concurrent boots queue on the lock, and each
+ * finds a file already recorded once the first has committed it. A transaction lock (not a
+ * session lock) holds through a transaction-mode pooler, where a session's statements may each
+ * run on another server connection.
  */
 export class Migrator {
   private readonly s: string;
@@ -50,46 +53,51 @@ export class Migrator {
     const applied: string[] = [];
     let broken = false;
     try {
-      await client.query(`SELECT pg_advisory_lock(hashtext('nestjs-pg-queue:migrate'), hashtext($1))`, [this.schema]);
-      try {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${this.s}.migrations (
-          version integer PRIMARY KEY,
-          name text NOT NULL,
-          checksum text NOT NULL,
-          applied_at timestamptz NOT NULL DEFAULT now()
-        )`);
-        const done = new Set((await client.query(`SELECT version FROM ${this.s}.migrations`)).rows.map((r) => r.version));
-        for (const m of this.migrations) {
-          if (done.has(m.version)) continue;
-          await client.query('BEGIN');
-          try {
-            await client.query(m.sql.replaceAll('{{schema}}', this.s));
-            await client.query(`INSERT INTO ${this.s}.migrations (version, name, checksum) VALUES ($1, $2, $3)`, [
-              m.version,
-              m.name,
-              m.checksum,
-            ]);
-            await client.query('COMMIT');
-          } catch (err) {
-            await client.query('ROLLBACK').catch(() => undefined);
-            throw new SchemaNotReadyError(`Migration ${m.name} failed on schema "${this.schema}": ${(err as Error).message}`);
-          }
-          applied.push(m.name);
-        }
-      } finally {
-        await client.query(`SELECT pg_advisory_unlock(hashtext('nestjs-pg-queue:migrate'), hashtext($1))`, [this.schema]).catch(() => {
-          broken = true;
-        });
+      for (;;) {
+        const next = await this.applyNext(client);
+        if (!next) break;
+        applied.push(next);
       }
     } catch (err) {
       broken = true;
       throw err;
     } finally {
-      // A connection whose state we are unsure of (lock possibly held) is destroyed, not reused.
+      // A connection whose state we are unsure of (a transaction possibly open) is destroyed.
       client.release(broken);
     }
     return applied;
+  }
+
+  /** One transaction: under the lock, applies the first missing file; resolves to its name, or null. */
+  private async applyNext(client: PoolClient): Promise<string | null> {
+    await client.query('BEGIN');
+    let current: Migration | undefined;
+    try {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('nestjs-pg-queue:migrate'), hashtext($1))`, [this.schema]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.s}.migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        checksum text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+      const done = new Set((await client.query(`SELECT version FROM ${this.s}.migrations`)).rows.map((r) => r.version));
+      current = this.migrations.find((m) => !done.has(m.version));
+      if (current) {
+        await client.query(current.sql.replaceAll('{{schema}}', this.s));
+        await client.query(`INSERT INTO ${this.s}.migrations (version, name, checksum) VALUES ($1, $2, $3)`, [
+          current.version,
+          current.name,
+          current.checksum,
+        ]);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (!current) throw err;
+      throw new SchemaNotReadyError(`Migration ${current.name} failed on schema "${this.schema}": ${(err as Error).message}`);
+    }
+    return current?.name ?? null;
   }
 
   /** For `migrate: false`: throws {@link SchemaNotReadyError} unless every migration is applied. */

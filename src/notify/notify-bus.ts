@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
+import { DeliveryProbe, type NotifyDelivery } from './delivery-probe.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 
 export type NotifyListener = (payload: string, channel: string) => void;
@@ -15,6 +16,15 @@ export interface NotifyBusOptions {
   pingTimeoutMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * Sends a NOTIFY the way the insert trigger's are sent (through the queue's pool). Given, every
+   * (re)connect checks that such a NOTIFY reaches the LISTEN connection (see DeliveryProbe).
+   */
+  notify?: (channel: string, payload: string) => Promise<void>;
+  /** How long the delivery check waits for its NOTIFY. Default 5000. */
+  probeTimeoutMs?: number;
+  /** While the delivery check fails, how often it runs again. Default 30000. */
+  probeRetryMs?: number;
 }
 
 /**
@@ -33,6 +43,7 @@ export class NotifyBus {
   private readonly reconnectListeners = new Set<ReconnectListener>();
   private readonly pingChannel = `nestjs_pg_queue_ping_${randomBytes(8).toString('hex')}`;
   private readonly backoff: ReconnectBackoff;
+  private readonly probe: DeliveryProbe | null;
   private client: pg.Client | null = null;
   private live = false;
   private stopped = false;
@@ -44,6 +55,15 @@ export class NotifyBus {
 
   constructor(private readonly options: NotifyBusOptions) {
     this.backoff = new ReconnectBackoff(options.minBackoffMs ?? 500, options.maxBackoffMs ?? 30_000);
+    this.probe = options.notify
+      ? new DeliveryProbe({
+          channel: this.pingChannel,
+          notify: options.notify,
+          timeoutMs: options.probeTimeoutMs ?? 5000,
+          retryMs: options.probeRetryMs ?? 30_000,
+          logger: this.logger,
+        })
+      : null;
   }
 
   /** Bumped after every successful connect and reconnect (once every channel is LISTENed again). */
@@ -54,6 +74,14 @@ export class NotifyBus {
   /** True while the LISTEN connection is up and listening. */
   get connected(): boolean {
     return this.live;
+  }
+
+  /**
+   * Whether a NOTIFY sent through the queue's pool was seen to reach the LISTEN connection since
+   * the last (re)connect: `failing` through a transaction-mode pooler (pickup then relies on the poll).
+   */
+  get delivery(): NotifyDelivery {
+    return this.probe?.status ?? 'unknown';
   }
 
   /** Calls `listener` with the payload of every NOTIFY on `channel`; returns the unsubscribe. */
@@ -138,6 +166,7 @@ export class NotifyBus {
     this.backoff.reset();
     this.generationValue++;
     this.schedulePing();
+    this.probe?.start();
     for (const listener of this.reconnectListeners) this.safeCall(() => listener(this.generationValue));
   }
 
@@ -174,6 +203,7 @@ export class NotifyBus {
 
   private dispatch(channel: string, payload: string): void {
     if (channel === this.pingChannel) {
+      if (this.probe?.received(payload)) return;
       if (this.pingDeadline) clearTimeout(this.pingDeadline);
       this.pingDeadline = null;
       this.schedulePing();
@@ -206,7 +236,9 @@ export class NotifyBus {
       if (this.client !== client || !this.live) return;
       this.pingDeadline = setTimeout(() => {
         this.pingDeadline = null;
-        this.lost(client, new Error('no echo of the liveness NOTIFY'));
+        // Through a transaction pooler even the echo is luck: reconnecting would not help, polling does.
+        if (this.probe?.status === 'failing') this.schedulePing();
+        else this.lost(client, new Error('no echo of the liveness NOTIFY'));
       }, this.options.pingTimeoutMs ?? 5000);
       client.query('SELECT pg_notify($1, $2)', [this.pingChannel, 'ping']).catch((err) => this.lost(client, err));
     }, this.options.pingIntervalMs ?? 10_000);
@@ -214,6 +246,7 @@ export class NotifyBus {
   }
 
   private clearTimers(): void {
+    this.probe?.stop();
     for (const t of [this.retryTimer, this.pingTimer, this.pingDeadline]) if (t) clearTimeout(t);
     this.retryTimer = this.pingTimer = this.pingDeadline = null;
   }

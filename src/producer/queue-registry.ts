@@ -5,6 +5,7 @@ import { LocalWorkers } from '../consumer/local-workers.js';
 import { InvalidJobError } from '../errors.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue.tokens.js';
+import { poolMax } from '../db/pool-max.js';
 import { PushLimiter, pushLimitFor } from './push-limiter.js';
 import { QueueSink } from './queue-sink.js';
 
@@ -19,10 +20,16 @@ export class QueueRegistry {
     @Inject(QUEUE_SCHEMA_READY) _ready: true,
     localWorkers: LocalWorkers,
   ) {
-    // pg-pool's own default for `max` is 10.
-    const max = (pool as Pool & { options?: { max?: number } }).options?.max ?? 10;
-    const limiter = new PushLimiter(pushLimitFor(max, options.workers));
-    const ctx = { pool, schema: options.schema, schemaSql: quoteIdent(options.schema), maxPayloadBytes: options.maxPayloadBytes, localWorkers, limiter };
+    const limiter = new PushLimiter(pushLimitFor(poolMax(pool), options.workers));
+    const ctx = {
+      pool,
+      schema: options.schema,
+      schemaSql: quoteIdent(options.schema),
+      maxPayloadBytes: options.maxPayloadBytes,
+      preparedStatements: options.preparedStatements,
+      localWorkers,
+      limiter,
+    };
     for (const name of options.queues.keys()) this.sinks.set(name, new QueueSink(name, ctx));
   }
 

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { DuplicateJobIdError, IdempotencyConflictError, InvalidJobError } from '../errors.js';
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
 import { statementNames } from '../db/identifier.js';
+import { explainStatementError } from '../db/prepared-statements.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql } from '../db/sql/insert-jobs.js';
 import { insertStartedJobSql } from '../db/sql/insert-started-job.js';
 import type { LocalWorkers } from '../consumer/local-workers.js';
@@ -16,6 +17,8 @@ export interface QueueSinkContext {
   schemaSql: string;
   schema: string;
   maxPayloadBytes: number;
+  /** False: every statement is sent unnamed (see the `preparedStatements` module option). */
+  preparedStatements: boolean;
   /** This process's running workers, for direct starts (absent: never start directly). */
   localWorkers?: LocalWorkers;
   /** Caps the pool connections pushes hold at once (see PushLimiter). */
@@ -28,9 +31,9 @@ export interface QueueSinkContext {
  */
 export class QueueSink {
   private readonly insertText: string;
-  private readonly insertName: string;
+  private readonly insertName: string | undefined;
   private readonly insertStartedText: string;
-  private readonly insertStartedName: string;
+  private readonly insertStartedName: string | undefined;
 
   constructor(
     /** The queue this sink writes to. */
@@ -39,9 +42,9 @@ export class QueueSink {
   ) {
     this.insertText = insertJobsSql(ctx.schemaSql);
     const names = statementNames(ctx.schema);
-    this.insertName = names.insert;
+    this.insertName = ctx.preparedStatements ? names.insert : undefined;
     this.insertStartedText = insertStartedJobSql(ctx.schemaSql);
-    this.insertStartedName = names.insertStarted;
+    this.insertStartedName = ctx.preparedStatements ? names.insertStarted : undefined;
   }
 
   /**
@@ -149,7 +152,7 @@ export class QueueSink {
 
   private async translateUniqueViolation(err: unknown, jobs: ValidatedJob[], ids: string[], exec: Executor): Promise<unknown> {
     const e = err as { code?: string; constraint?: string };
-    if (e.code !== '23505') return err;
+    if (e.code !== '23505') return explainStatementError(err);
     if (e.constraint === 'jobs_pkey') {
       const id = jobs.length === 1 ? ids[0] : (/\(id\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] ?? ids[0]);
       return new DuplicateJobIdError(id, { cause: err });

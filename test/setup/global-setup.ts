@@ -4,13 +4,14 @@ import { startEmbeddedPostgres } from '../../scripts/embedded-postgres.mjs';
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
-    embedded: { dataDir: string; port: number } | null;
+    embedded: { dataDir: string; port: number; major: number } | null;
   }
 }
 
 /**
- * With DATABASE_URL set, tests use that server. Without it, an embedded Postgres 17 is started
- * in a temp folder for the whole run and removed at the end.
+ * With DATABASE_URL set, tests use that server. Without it, an embedded Postgres is started in a
+ * temp folder for the whole run and removed at the end: 17, or the major PG_MAJOR names
+ * (`npm run test:pg -- 13`).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (process.env.DATABASE_URL) {
@@ -23,6 +24,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     flags: ['max_connections=300', 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off'],
   });
   project.provide('databaseUrl', pg.url);
-  project.provide('embedded', { dataDir: pg.dataDir, port: pg.port });
+  project.provide('embedded', { dataDir: pg.dataDir, port: pg.port, major: pg.major });
   return () => pg.dispose();
 }
