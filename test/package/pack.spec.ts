@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NODE_MAJORS, nodeBinary } from '../../scripts/node-binaries.mjs';
 import { databaseUrl, dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
 
 const run = promisify(execFile);
@@ -24,6 +25,26 @@ const PUBLIC_NAMES = [
   'QueueError',
 ];
 
+// The same two files run on every supported Node; each prints the version that ran it.
+const ESM = `import 'reflect-metadata';
+import * as q from 'nestjs-pg-queue';
+import { NestFactory } from '@nestjs/core';
+const names = ${JSON.stringify(PUBLIC_NAMES)};
+const missing = names.filter((n) => q[n] === undefined);
+const ctx = await NestFactory.createApplicationContext(
+  q.QueueModule.forRoot({ connection: { connectionString: process.env.DATABASE_URL }, schema: process.env.SCHEMA, queues: ['emails'], workers: false }),
+  { logger: false },
+);
+const id = await ctx.get(q.getSinkToken('emails')).push('welcome', { to: 'ada@example.com' });
+const job = await ctx.get(q.QueueAdmin).getJob(id);
+await ctx.close();
+console.log(JSON.stringify({ node: process.versions.node, missing, status: job.status, isQueueError: new q.InvalidJobError('x', 'y') instanceof q.QueueError }));
+`;
+const CJS = `const q = require('nestjs-pg-queue');
+const names = ${JSON.stringify(PUBLIC_NAMES)};
+console.log(JSON.stringify({ node: process.versions.node, types: Object.fromEntries(names.map((n) => [n, typeof q[n]])) }));
+`;
+
 interface PackResult {
   filename: string;
   files: Array<{ path: string }>;
@@ -32,8 +53,9 @@ interface PackResult {
 /**
  * The package as a user gets it: built, packed with `npm pack`, unpacked into a scratch app's
  * node_modules (offline: its dependencies are links to this repo's node_modules), then imported
- * from ESM and require()d from CommonJS. The build goes to a staging folder, not to ./dist, so this
- * test never disturbs a dist/ that something else is using; .ci/run also runs `npm run build`.
+ * from ESM and require()d from CommonJS on each supported Node (20, 22 and 24). The build goes to a
+ * staging folder, not to ./dist, so this test never disturbs a dist/ that something else is using;
+ * .ci/run also runs `npm run build`.
  */
 describe('the packed package', () => {
   const work = mkdtempSync(join(tmpdir(), 'nestjs-pg-queue-pack-'));
@@ -58,6 +80,8 @@ describe('the packed package', () => {
       symlinkSync(join(ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
     }
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', private: true, type: 'module' }));
+    writeFileSync(join(app, 'esm.mjs'), ESM);
+    writeFileSync(join(app, 'cjs.cjs'), CJS);
   }, 180_000);
 
   afterAll(async () => {
@@ -80,40 +104,22 @@ describe('the packed package', () => {
     expect(paths.filter((p) => /^(test|sample|src|bench|\.ci|node_modules|\.pgdata)\//.test(p))).toEqual([]);
   });
 
-  it('imports from an ESM file, and boots QueueModule from the installed package', async () => {
-    writeFileSync(
-      join(app, 'esm.mjs'),
-      `import 'reflect-metadata';
-import * as q from 'nestjs-pg-queue';
-import { NestFactory } from '@nestjs/core';
-const names = ${JSON.stringify(PUBLIC_NAMES)};
-const missing = names.filter((n) => q[n] === undefined);
-const ctx = await NestFactory.createApplicationContext(
-  q.QueueModule.forRoot({ connection: { connectionString: process.env.DATABASE_URL }, schema: process.env.SCHEMA, queues: ['emails'], workers: false }),
-  { logger: false },
-);
-const id = await ctx.get(q.getSinkToken('emails')).push('welcome', { to: 'ada@example.com' });
-const job = await ctx.get(q.QueueAdmin).getJob(id);
-await ctx.close();
-console.log(JSON.stringify({ missing, status: job.status, isQueueError: new q.InvalidJobError('x', 'y') instanceof q.QueueError }));
-`,
-    );
-    const { stdout } = await run(process.execPath, ['esm.mjs'], { cwd: app, env: { ...process.env, DATABASE_URL: databaseUrl(), SCHEMA: schema } });
-    expect(JSON.parse(stdout)).toEqual({ missing: [], status: 'pending', isQueueError: true });
-  });
+  // The binary is resolved in the test, not skipped: node-22 and node-24 are dev dependencies, so a
+  // missing one fails.
+  for (const major of NODE_MAJORS) {
+    it(`Node ${major} imports it from an ESM file, and boots QueueModule from the installed package`, async () => {
+      const node = nodeBinary(major);
+      const { stdout } = await run(node.path, ['esm.mjs'], { cwd: app, env: { ...process.env, DATABASE_URL: databaseUrl(), SCHEMA: schema } });
+      expect(JSON.parse(stdout)).toEqual({ node: node.version, missing: [], status: 'pending', isQueueError: true });
+    });
 
-  it('require()s from a CommonJS file (Node 20.19+ require(esm))', async () => {
-    writeFileSync(
-      join(app, 'cjs.cjs'),
-      `const q = require('nestjs-pg-queue');
-const names = ${JSON.stringify(PUBLIC_NAMES)};
-console.log(JSON.stringify(Object.fromEntries(names.map((n) => [n, typeof q[n]]))));
-`,
-    );
-    const { stdout } = await run(process.execPath, ['--no-warnings', 'cjs.cjs'], { cwd: app });
-    const types = JSON.parse(stdout);
-    for (const name of PUBLIC_NAMES) expect(types[name], name).toBe('function');
-  });
+    it(`Node ${major} require()s it from a CommonJS file (require(esm), Node 20.19+)`, async () => {
+      const node = nodeBinary(major);
+      const { stdout, stderr } = await run(node.path, ['cjs.cjs'], { cwd: app });
+      expect(JSON.parse(stdout)).toEqual({ node: node.version, types: Object.fromEntries(PUBLIC_NAMES.map((n) => [n, 'function'])) });
+      expect(stderr).toBe(''); // not even an ExperimentalWarning for require(esm)
+    });
+  }
 
   it('ships its bin: dist/cli/main.js with a shebang, which runs migrations from the installed package', async () => {
     const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
