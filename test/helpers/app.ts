@@ -1,4 +1,4 @@
-import type { INestApplication, Provider, Type } from '@nestjs/common';
+import type { INestApplication, LoggerService, Provider, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { QueueModule, type QueueModuleOptions } from '../../src/index.js';
 import { databaseUrl } from './db.js';
@@ -10,6 +10,7 @@ export async function createQueueApp(
   options: TestQueueOptions,
   providers: Array<Provider | Type> = [],
   imports: any[] = [],
+  logger?: LoggerService,
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -23,7 +24,7 @@ export async function createQueueApp(
     ],
     providers,
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: process.env.TEST_LOGS ? undefined : false });
+  const app = moduleRef.createNestApplication({ logger: logger ?? (process.env.TEST_LOGS ? undefined : false) });
   try {
     await app.init();
   } catch (err) {
