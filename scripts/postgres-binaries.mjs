@@ -66,6 +66,13 @@ function canRun(file, ids) {
   return !r.error && r.status === 0;
 }
 
+/** True when the server's user can enter `dir` (and so every folder above it). */
+export function canEnter(dir, ids) {
+  if (ids.uid === undefined) return true;
+  const r = spawnSync('/bin/sh', ['-c', 'test -d "$1" && test -x "$1"', 'sh', dir], { ...ids, stdio: 'ignore' });
+  return r.status === 0;
+}
+
 /** True when the server's user can create entries in `dir`. */
 export function canWrite(dir, ids) {
   if (ids.uid === undefined) return true;
@@ -86,7 +93,7 @@ export function postgresBinaries(major = requestedMajor()) {
   if (canRun(join(native, 'bin', 'postgres'), ids)) return bin(native);
   const cache = join(tmpdir(), `nestjs-pg-queue-postgres-${version}`);
   if (!existsSync(join(cache, 'bin', 'postgres'))) {
-    if (!canWrite(tmpdir(), ids) || !canRun('/bin/sh', ids)) {
+    if (!canWrite(tmpdir(), ids)) {
       throw new Error(`the postgres user cannot reach ${native} nor the temp folder ${tmpdir()}: set TMPDIR to a folder every user can enter (e.g. /tmp)`);
     }
     // Copy aside, then rename: two processes copying at once both end up with a whole copy.

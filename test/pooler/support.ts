@@ -60,10 +60,13 @@ export async function pooledDataSource(url: string, schema: string): Promise<Dat
   return ds;
 }
 
-/** A Nest logger that keeps every warning, for tests that expect one. */
+/** A Nest logger that keeps every warning and log line, for tests that expect one. */
 export class CapturingLogger implements LoggerService {
   readonly warnings: string[] = [];
-  log(): void {}
+  readonly logs: string[] = [];
+  log(message: unknown): void {
+    this.logs.push(String(message));
+  }
   error(): void {}
   debug(): void {}
   verbose(): void {}
