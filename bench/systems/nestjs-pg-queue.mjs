@@ -13,6 +13,7 @@ export const SCHEMA = 'pgqueue';
 export async function open(ctx) {
   const prefetch = ctx.variant?.prefetch ?? 0;
   const directStart = ctx.variant?.directStart ?? true;
+  const preparedStatements = ctx.variant?.preparedStatements ?? true;
   let handler = () => undefined;
   class BenchProcessor {
     noop(job) {
@@ -34,6 +35,7 @@ export async function open(ctx) {
           queues: [{ name: QUEUE, concurrency: ctx.concurrency, ...(prefetch ? { prefetch } : {}), ...(directStart ? {} : { directStart }) }],
           workers,
           shutdownGraceMs: 2000,
+          ...(preparedStatements ? {} : { preparedStatements }),
         }),
       ],
       providers: workers ? [BenchProcessor] : [],
@@ -78,6 +80,7 @@ export async function open(ctx) {
       (directStart
         ? 'directStart (the default: a push by the worker\'s own process into an idle worker is inserted claimed and starts when the INSERT returns; others go by LISTEN/NOTIFY), '
         : 'directStart: false (every push goes INSERT, NOTIFY, claim: the path of a push from another process), ') +
+      (preparedStatements ? '' : 'preparedStatements: false (every statement unnamed, as through a transaction pooler), ') +
       'pg pool max 10, pollIntervalMs 1000 (default), push/pushMany',
   };
 }
