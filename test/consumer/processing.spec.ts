@@ -94,12 +94,19 @@ describe('consumer: processing', () => {
 
   it('a failed attempt is recorded as failed with last_error and run_at pushed out', async () => {
     const id = await sink.push('always-fails', {}, { maxAttempts: 3 });
-    const failed = await status(id, 'failed');
+    // Read in the same statement as the status: what the failed attempt wrote, however late we look.
+    const failed = await waitFor(`job ${id} to be failed`, async () => {
+      const r = await pool.query(
+        `SELECT status, attempts, last_error, extract(epoch FROM run_at - created_at) * 1000 AS pushed_out_ms FROM ${schema}.jobs WHERE id = $1`,
+        [id],
+      );
+      return r.rows[0]?.status === 'failed' ? r.rows[0] : null;
+    });
     expect(failed.attempts).toBe(1);
-    expect(failed.lastError).toContain('Error: nope');
-    // Default backoff: 1 s with jitter in [50%, 100%], counted on the database clock.
-    const row = await pool.query(`SELECT extract(epoch FROM run_at - now()) * 1000 AS ms FROM ${schema}.jobs WHERE id = $1`, [id]);
-    expect(Number(row.rows[0].ms)).toBeGreaterThan(-100);
+    expect(failed.last_error).toContain('Error: nope');
+    // Default backoff: 1 s with jitter in [50%, 100%], counted on the database clock from the
+    // failure, which came after the job was created: run_at is at least 500 ms past created_at.
+    expect(Number(failed.pushed_out_ms)).toBeGreaterThanOrEqual(500);
     const rec = await status(id, 'killed');
     expect(rec.attempts).toBe(3);
     expect(rec.lastError).toContain('Error: nope');

@@ -23,26 +23,38 @@ describe('reliability: connection faults', () => {
 
   const JOBS_3 = scaled(5000);
   const KILLS_3 = scaled(10);
+  // The subject polls once a minute, far beyond this test: a probe it starts within this bound
+  // was woken by NOTIFY. The bound is generous (a loaded machine may take a few hundred ms from
+  // the commit to the handler); what it catches is a reconnect that leaves pickup to polling.
+  const SUBJECT_POLL_MS = 60_000;
+  const NOTIFY_PICKUP_MS = 2000;
   it(
-    `3. the LISTEN connection terminated ${KILLS_3} times during a load of ${JOBS_3} jobs; pass: nothing lost, nothing twice, pickup latency back under 50 ms within 1 s of each reconnect`,
+    `3. the LISTEN connection terminated ${KILLS_3} times during a load of ${JOBS_3} jobs; pass: nothing lost, nothing twice, after each reconnect probes are picked up through NOTIFY (within ${NOTIFY_PICKUP_MS} ms; the subject polls every ${SUBJECT_POLL_MS / 1000} s)`,
     async () => {
       sc = new Scenario(databaseUrl(), pool, 'listen');
       await sc.setup();
-      // The subject polls only every 5 s, so a probe picked up in under 50 ms was woken by NOTIFY.
-      const subject = sc.spawn({ ...base, role: 'worker', pollIntervalMs: 5000, queues: [{ name: 'load' }, { name: 'probe' }] });
+      const subject = sc.spawn({ ...base, role: 'worker', pollIntervalMs: SUBJECT_POLL_MS, queues: [{ name: 'load' }, { name: 'probe' }] });
       const other = sc.spawn({ ...base, role: 'worker', pollIntervalMs: 200, queues: [{ name: 'load' }] });
       const producer = sc.spawn({ role: 'producer', queues: [{ name: 'load' }, { name: 'probe' }] });
       await Promise.all([subject, other, producer].map((p) => p.ready()));
       await subject.waitEvent('first LISTEN', (e) => e.type === 'reconnect');
-      // Warm up the probe path (prepared statements, JIT) before measuring it.
-      for (let i = 0; i < 5; i++) {
+      /** Pushes one probe and returns its pickup latency (push -> handler start, both on the database clock). */
+      const probe = async (): Promise<number> => {
         const [id] = await producer.request<string[]>({ cmd: 'push', queue: 'probe', jobs: [{ name: 'probe', data: null }] });
-        await until('warm-up probe', () => sc!.count('SELECT count(*) FROM $S.ledger WHERE job_id = $1', [id]), 10_000, 5);
-      }
+        return until(`probe ${id} to start`, async () => {
+          const r = await pool.query(
+            `SELECT extract(epoch FROM l.started_at - j.created_at) * 1000 AS ms FROM ${sc!.s}.ledger l JOIN ${sc!.s}.jobs j ON j.id = l.job_id WHERE l.job_id = $1`,
+            [id],
+          );
+          return r.rows[0] ? Number(r.rows[0].ms) : null;
+        }, 10_000, 5);
+      };
+      // Warm up the probe path (prepared statements, JIT) before measuring it.
+      for (let i = 0; i < 5; i++) await probe();
 
       // A steady load at about 500 jobs/s, in small statements.
       const produced = producer.request<number>({ cmd: 'produce', queue: 'load', name: 'work', count: JOBS_3, batch: 10, ratePerSec: 500 }, timeoutFor(180_000));
-      const latencies: number[] = [];
+      const latencies: number[][] = [];
       const reconnectMs: number[] = [];
       for (let i = 1; i <= KILLS_3; i++) {
         await Promise.race([progressAtLeast(producer, Math.floor((i * JOBS_3) / (KILLS_3 + 2))), produced]);
@@ -50,25 +62,12 @@ describe('reliability: connection faults', () => {
         const killedAt = Date.now();
         expect(await sc.terminate(subject.tag, 'listen')).toBe(1);
         await subject.waitEvent(`reconnect #${i}`, (e) => e.type === 'reconnect' && e.generation > generation, 15_000);
-        const reconnectedAt = Date.now();
-        reconnectMs.push(reconnectedAt - killedAt);
-        // Within one second of the reconnect, a probe must be picked up in under 50 ms
-        // (push -> handler start, both on the database clock).
-        let best = Number.POSITIVE_INFINITY;
-        while (Date.now() - reconnectedAt < 1000 && best >= 50) {
-          const [id] = await producer.request<string[]>({ cmd: 'push', queue: 'probe', jobs: [{ name: 'probe', data: null }] });
-          const latency = await until(`probe ${id} to start`, async () => {
-            const r = await pool.query(
-              `SELECT extract(epoch FROM l.started_at - j.created_at) * 1000 AS ms FROM ${sc!.s}.ledger l JOIN ${sc!.s}.jobs j ON j.id = l.job_id WHERE l.job_id = $1`,
-              [id],
-            );
-            return r.rows[0] ? Number(r.rows[0].ms) : null;
-          }, 10_000, 5);
-          best = Math.min(best, latency);
-          if (process.env.RELIABILITY_DEBUG) console.log(`kill ${i}: probe at +${Date.now() - reconnectedAt} ms: ${latency.toFixed(1)} ms`);
-        }
-        latencies.push(best);
-        expect(best, `pickup latency after reconnect #${i}`).toBeLessThan(50);
+        reconnectMs.push(Date.now() - killedAt);
+        // The event comes after every channel is LISTENed again. Two probes: the first could be
+        // taken by the reconnect's catch-up claim; the second only NOTIFY can deliver in time.
+        const pair = [await probe(), await probe()];
+        latencies.push(pair.map((x) => Math.round(x)));
+        for (const ms of pair) expect(ms, `pickup latency after reconnect #${i}`).toBeLessThan(NOTIFY_PICKUP_MS);
       }
       expect(await produced).toBe(JOBS_3);
       const probes = await sc.count(`SELECT count(*) FROM $S.jobs WHERE queue = 'probe'`);
@@ -85,7 +84,7 @@ describe('reliability: connection faults', () => {
         faults: `${KILLS_3} x pg_terminate_backend(LISTEN)`,
         lost: 0,
         twice: 0,
-        extra: `reconnect ms ${JSON.stringify(reconnectMs)}, best probe latency ms ${JSON.stringify(latencies.map((x) => Math.round(x)))}`,
+        extra: `reconnect ms ${JSON.stringify(reconnectMs)}, probe latency ms after each reconnect ${JSON.stringify(latencies)}`,
       });
     },
     timeoutFor(240_000),
@@ -108,8 +107,13 @@ describe('reliability: connection faults', () => {
         timeoutFor(180_000),
       );
       const blips: Array<{ at: Date; killed: number }> = [];
+      const listenGeneration = (g: number) => subject.waitEvent(`LISTEN generation ${g}`, (e) => e.type === 'reconnect' && e.generation >= g, 30_000);
       for (let i = 1; i <= BLIPS_4; i++) {
         await Promise.race([progressAtLeast(producer, Math.floor((i * JOBS_4) / (BLIPS_4 + 1))), produced]);
+        // Established before each blip: the LISTEN is back from the previous one (generation i),
+        // the pool has a connection open, and the subject is running jobs.
+        await listenGeneration(i);
+        await until('the subject to have a pool connection open', async () => (await sc!.backends(subject.tag, 'queue')).length > 0, 10_000);
         await until('the subject to hold jobs in flight', () => sc!.count(`SELECT count(*) FROM $S.ledger WHERE pid = $1 AND started_at > clock_timestamp() - interval '1 second'`, [subject.pid]), 10_000);
         const killed = await sc.terminate(subject.tag);
         const { rows: [{ at }] } = await pool.query('SELECT clock_timestamp() AS at');
@@ -118,19 +122,24 @@ describe('reliability: connection faults', () => {
       }
       expect(await produced).toBe(JOBS_4);
       await sc.waitAllDone(JOBS_4, timeoutFor(120_000));
+      // Every blip cut a live LISTEN, and each one was re-established by the process itself.
+      await listenGeneration(BLIPS_4 + 1);
 
-      // It goes on working without a restart: a second batch after the last blip, some of it run by the subject.
+      // It goes on working without a restart: a second batch after the last blip; and, if the
+      // other process happened to take all of it, more until the subject has run some.
       const more = scaled(400);
       await producer.request({ cmd: 'produce', queue: 'load', name: 'work', count: more, batch: 20, data: { sleepMs: 10 } });
       await sc.waitAllDone(JOBS_4 + more, timeoutFor(60_000));
+      const extra = await sc.pushUntilRunBy(producer, 'load', subject, blips.at(-1)!.at);
+      const total = JOBS_4 + more + extra.length;
+      await sc.waitAllDone(total, timeoutFor(60_000));
       const after = await sc.count(`SELECT count(*) FROM $S.ledger WHERE pid = $1 AND started_at > $2`, [subject.pid, blips.at(-1)!.at]);
       expect(after).toBeGreaterThan(0);
       expect(subject.alive).toBe(true);
-      expect(subject.events.filter((e) => e.type === 'reconnect').length).toBeGreaterThanOrEqual(BLIPS_4 + 1);
 
       const l = await sc.ledger();
       expect(await sc.lost()).toBe(0);
-      expect(l.distinct).toBe(JOBS_4 + more);
+      expect(l.distinct).toBe(total);
       // A job runs twice only if the subject had it in flight at a blip: its first run was by
       // the subject and started before that blip; at most `concurrency` such jobs per blip.
       for (const [id, runs] of l.twice) {
@@ -142,7 +151,7 @@ describe('reliability: connection faults', () => {
       expect(sc.fatals()).toEqual([]);
       report({
         scenario: '4 network blip',
-        jobs: JOBS_4 + more,
+        jobs: total,
         processes: 3,
         faults: `${BLIPS_4} x terminate every connection of 1 process`,
         lost: 0,

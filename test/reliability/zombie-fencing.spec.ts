@@ -27,10 +27,23 @@ describe('reliability: zombie fencing', () => {
     const zombie = sc.spawn({ ...timing, role: 'worker', queues: [{ name: 'z', concurrency: 5 }] });
     await zombie.ready();
     const zombieId = await zombie.whoami();
-    const [jobId] = await zombie.request<string[]>({ cmd: 'push', queue: 'z', jobs: [{ name: 'work', data: { sleepMs: 1500 } }] });
-    await until('the job to start in the zombie', () => sc!.count('SELECT count(*) FROM $S.ledger WHERE job_id = $1', [jobId]), 10_000, 5);
-
-    zombie.kill('SIGSTOP');
+    let jobId = '';
+    const startJob = async () => {
+      [jobId] = await zombie.request<string[]>({ cmd: 'push', queue: 'z', jobs: [{ name: 'work', data: { sleepMs: 1500 } }] });
+      await until('the job to start in the zombie', () => sc!.count('SELECT count(*) FROM $S.ledger WHERE job_id = $1', [jobId]), 10_000, 5);
+    };
+    await startJob();
+    // Frozen mid-job, established: stopped, its backends settled, and the job still running under
+    // its id (not acked before the signal landed). Had it finished first, another one is started.
+    await sc.stopWhen(zombie, 'the zombie to be frozen with its job in flight', async () => {
+      const inFlight = (await sc!.count(`SELECT count(*) FROM $S.jobs WHERE id = $1 AND status = 'running' AND locked_by = $2 AND attempts = 1`, [jobId, zombieId])) === 1;
+      if (!inFlight) {
+        zombie.kill('SIGCONT');
+        await until('the finished job to be done', async () => (await sc!.count(`SELECT count(*) FROM $S.jobs WHERE id = $1 AND status = 'done'`, [jobId])) === 1, 10_000);
+        await startJob();
+      }
+      return inFlight;
+    });
     const stoppedAt = Date.now();
     const other = sc.spawn({ ...timing, role: 'worker', queues: [{ name: 'z', concurrency: 5 }] });
     await other.ready();
@@ -45,6 +58,9 @@ describe('reliability: zombie fencing', () => {
     // Frozen for twice the orphan timeout in all.
     await until('2 x orphanTimeoutMs to pass since SIGSTOP', () => Date.now() - stoppedAt >= 2 * ORPHAN_MS, 20_000, 50);
     const zombieRows = (await pool.query(`SELECT queue, last_seen, lease_hash FROM ${sc.s}.workers WHERE worker_id = $1 ORDER BY queue`, [zombieId])).rows;
+    // 40 jobs at 5 x 300 ms take the other process at least 2.4 s; the wait above is at most the
+    // 0.5 s left of the freeze after the rescue (>= orphanTimeoutMs) and the 1.5 s job: some still wait.
+    expect(await sc.count(`SELECT count(*) FROM $S.jobs WHERE id = ANY($1) AND status = 'pending'`, [waiting])).toBeGreaterThan(0);
 
     zombie.kill('SIGCONT');
     // It notices its lease expired and continues under a new identity.
@@ -62,11 +78,16 @@ describe('reliability: zombie fencing', () => {
     // It goes on working: more jobs, some of them run by the resumed process under its new id.
     const resumedAt = (await pool.query('SELECT clock_timestamp() AS t')).rows[0].t;
     const more = await other.request<string[]>({ cmd: 'push', queue: 'z', jobs: Array.from({ length: 100 }, () => ({ name: 'work', data: { sleepMs: 20 } })) });
-    await sc.waitAllDone(1 + waiting.length + more.length, 30_000);
+    const total = await sc.count('SELECT count(*) FROM $S.jobs');
+    await sc.waitAllDone(total, 30_000);
+    // If the other process took all of them, more until the resumed one has run some.
+    const extra = await sc.pushUntilRunBy(other, 'z', zombie, resumedAt, { worker: newId, data: { sleepMs: 20 } });
+    await sc.waitAllDone(total + extra.length, 30_000);
     expect(await sc.count('SELECT count(*) FROM $S.ledger WHERE pid = $1 AND started_at > $2 AND worker = $3', [zombie.pid, resumedAt, newId])).toBeGreaterThan(0);
 
     const l = await sc.ledger();
-    expect(l.distinct).toBe(1 + waiting.length + more.length);
+    expect(l.distinct).toBe(total + extra.length);
+    expect(more.length).toBe(100);
     // Only the frozen job ran twice (once in the zombie, once in the other process).
     expect([...l.twice.keys()]).toEqual([jobId]);
     expect(l.twice.get(jobId)!.map((r) => [r.pid, r.attempt])).toEqual([

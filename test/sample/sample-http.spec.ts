@@ -131,6 +131,9 @@ describe('sample app: HTTP contract', () => {
       const jobs = await Promise.all(ids.map(getJob));
       return jobs.every((j) => j.status === 'done');
     });
+    // Earlier tests' welcome jobs were not all awaited: every job of both queues must have
+    // finished, or the two reads below could straddle an ack.
+    await waitFor('no job left unfinished', async () => (await pool.query(`SELECT count(*)::int AS n FROM ${queueSchema}.jobs WHERE status NOT IN ('done', 'killed')`)).rows[0].n === 0);
     const stats = (await http.get('/queues/stats').expect(200)).body;
     const { rows } = await pool.query(`SELECT queue, count(*)::int AS n FROM ${queueSchema}.jobs WHERE status = 'done' GROUP BY queue`);
     const done = Object.fromEntries(rows.map((r) => [r.queue, r.n]));

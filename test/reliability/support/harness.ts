@@ -249,6 +249,81 @@ export class Scenario {
     return r.rows.map((x) => x.pid);
   }
 
+  /**
+   * Waits until no backend of `tag` is running a statement and none has changed state for 50 ms.
+   * After a SIGSTOP of that process, this is the moment its database state is frozen: what it sent
+   * before the signal has landed, and it cannot send anything more until SIGCONT.
+   */
+  async settled(tag: string, timeoutMs = 5_000): Promise<void> {
+    await until(
+      `the backends of ${tag} to settle`,
+      async () => {
+        const r = await this.pool.query(
+          `SELECT count(*) FILTER (WHERE state = 'active')::int AS active,
+                  coalesce(max(state_change) > clock_timestamp() - interval '50 milliseconds', false) AS recent
+           FROM pg_stat_activity WHERE application_name LIKE $1`,
+          [`${tag}-%`],
+        );
+        return r.rows[0].active === 0 && !r.rows[0].recent;
+      },
+      timeoutMs,
+      10,
+    );
+  }
+
+  /**
+   * Stops `proc` (SIGSTOP) at a moment when `holds()` is true of its frozen database state:
+   * stop, wait for its backends to settle, ask; if not, SIGCONT and try again a little later.
+   * Establishes the precondition of a fault instead of assuming it (the process keeps working
+   * between tries). Each stop is short (well under orphanTimeoutMs), so no try costs it its lease.
+   * Returns with `proc` stopped; the caller SIGKILLs or SIGCONTs it.
+   */
+  async stopWhen(proc: FixtureProcess, what: string, holds: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+    await until(
+      what,
+      async () => {
+        proc.kill('SIGSTOP');
+        let ok = false;
+        try {
+          await this.settled(proc.tag, 1000);
+          ok = await holds();
+        } finally {
+          if (!ok) proc.kill('SIGCONT');
+        }
+        return ok;
+      },
+      timeoutMs,
+      50,
+    );
+  }
+
+  /**
+   * Pushes batches of work through `producer` until `proc` has run one of them: a ledger row of its
+   * pid started after `since` (and under `worker`, if given). Each batch is awaited until done
+   * before the next. "It goes on working" is then a fact established with a deadline, not a
+   * share of one batch that another process could have taken whole. Returns the ids it pushed.
+   */
+  async pushUntilRunBy(
+    producer: FixtureProcess,
+    queue: string,
+    proc: FixtureProcess,
+    since: Date,
+    options: { worker?: string; batch?: number; data?: unknown; timeoutMs?: number } = {},
+  ): Promise<string[]> {
+    const { worker, batch = 20, data = { sleepMs: 10 }, timeoutMs = 60_000 } = options;
+    const ranSince = () =>
+      this.count(`SELECT count(*) FROM $S.ledger WHERE pid = $1 AND started_at > $2${worker ? ' AND worker = $3' : ''}`, worker ? [proc.pid, since, worker] : [proc.pid, since]);
+    const pushed: string[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while ((await ranSince()) === 0) {
+      if (Date.now() > deadline) throw new Error(`${proc.tag} ran no job after ${since.toISOString()} in ${timeoutMs} ms (${pushed.length} jobs pushed meanwhile)`);
+      const ids = await producer.request<string[]>({ cmd: 'push', queue, jobs: Array.from({ length: batch }, () => ({ name: 'work', data })) });
+      pushed.push(...ids);
+      await until('a batch to be done', async () => (await this.count(`SELECT count(*) FROM $S.jobs WHERE id = ANY($1) AND status = 'done'`, [ids])) === ids.length, Math.max(1, deadline - Date.now()), 20);
+    }
+    return pushed;
+  }
+
   /** pg_terminate_backend on every backend of `tag` (optionally of one kind); returns how many. */
   async terminate(tag: string, kind?: 'queue' | 'listen' | 'ledger'): Promise<number> {
     const r = await this.pool.query(
