@@ -66,11 +66,13 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
   /** Resolves once every NOTIFY committed so far on the jobs channel has been dispatched by the app's bus. */
   const flushBus = async (app: INestApplication, schema: string) => {
     const marker = `__marker_${Math.random().toString(36).slice(2)}`;
-    const seen = deferred<void>();
-    const off = app.get(NotifyBus).subscribe(jobsChannel(schema), (payload) => payload.includes(marker) && seen.resolve());
+    let seen = false;
+    const off = app.get(NotifyBus).subscribe(jobsChannel(schema), (payload) => {
+      if (payload.includes(marker)) seen = true;
+    });
     try {
       await scope.pool.query(`SELECT pg_notify($1, json_build_object('queue', $2::text, 'ids', '[]'::json)::text)`, [jobsChannel(schema), marker]);
-      await seen.promise;
+      await waitFor('the marker NOTIFY to reach the app', () => seen, 5_000, 5);
     } finally {
       off();
     }
@@ -79,12 +81,15 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
   const acksInFlight = (app: INestApplication) => (app.get(QueueOrchestrator) as unknown as { acker: { size: number } }).acker.size;
   /**
    * Establishes that the worker is idle, which every test here needs before it says which path a
-   * push takes: a warm-up job must itself start directly. One that took the usual path (a claim
+   * push takes (and that it listens: the poll is a minute away): a warm-up job must itself start directly. One that took the usual path (a claim
    * or the boot's reconciliation was in flight) is run, its NOTIFY is flushed through the app's
    * bus (so no stale wake can come later), and another is tried. After a direct one, nothing
    * else is pending: it sent no NOTIFY, and its completion wakes nothing.
    */
   const warmUp = async (app: INestApplication, schema: string) => {
+    // The bus connects after app.init(): until it listens, a NOTIFY is lost (and its connect
+    // wakes the fetcher for a catch-up claim).
+    await waitFor('the LISTEN connection up', () => app.get(NotifyBus).connected);
     await waitFor('a warm-up job to start directly (the worker idle)', async () => {
       const id = await sinkOf(app, 'direct').push('job', { n: -1 });
       const direct = startedIds().includes(id);

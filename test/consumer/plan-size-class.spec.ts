@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { getSinkToken, Process, Processor, QueueOrchestrator, type QueueSink } from '../../src/index.js';
+import { getSinkToken, NotifyBus, Process, Processor, QueueOrchestrator, type QueueSink } from '../../src/index.js';
 import { PlanSizeClass } from '../../src/db/plan-size-class.js';
 import { createQueueApp } from '../helpers/app.js';
 import { databaseUrl, schemaScope } from '../helpers/db.js';
@@ -71,6 +71,8 @@ describe('consumer: prepared statements follow the size of the jobs table', () =
     // would claim with the old statements. Pickup is by NOTIFY (and direct start).
     const app = await createQueueApp({ schema, pool: appPool, connection: undefined, pollIntervalMs: 60_000, queues: [{ name: 'default', concurrency: 4 }] }, [Counter]);
     try {
+      // The batch's NOTIFY is what makes the worker read the new size: the bus must be listening.
+      await waitFor('the LISTEN connection up', () => app.get(NotifyBus).connected);
       const sink = app.get<QueueSink>(getSinkToken('default'));
       for (let i = 0; i < 12; i++) await sink.push('job', { i });
       await waitFor('12 jobs done', () => done === 12, 10_000);
