@@ -44,7 +44,7 @@ const SYSTEMS = [
   // setting starts a job pushed by the worker's own process directly (the pickup scenario pushes from the worker's process, for every system).
   { key: 'nestjs-pg-queue-notify', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { directStart: false }, scenarios: ['pickup'] },
   // The setting for a transaction-mode pooler (`preparedStatements: false`): every statement unnamed, planned on each run.
-  { key: 'nestjs-pg-queue-unprepared', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { preparedStatements: false }, scenarios: ['burn', 'large', 'pickup'], fullOnly: true },
+  { key: 'nestjs-pg-queue-unprepared', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { preparedStatements: false }, scenarios: ['burn', 'large', 'pickup', 'enqueue'], fullOnly: true },
   { key: 'graphile-worker-0.17', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.17' } },
   { key: 'graphile-worker-0.16', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.16' } },
   { key: 'pg-boss-batch32', base: 'pg-boss', module: 'pg-boss', variant: { batchSize: 32 } },

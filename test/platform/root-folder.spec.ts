@@ -34,7 +34,9 @@ describe.runIf(process.getuid?.() === 0)('as root, in a folder only root may ent
     temp = mkdtempSync(join(tmpdir(), 'nestjs-pg-queue-root-tmp-'));
     chmodSync(temp, 0o1777);
     project = join(home, 'project');
-    for (const entry of COPIED) cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
+    // What a clone holds: no build output or data of other runs (which may change while we copy).
+    const tracked = (src: string) => !/\/(\.build|\.tmpw|\.pgdata|dist|node_modules)(\/|$)/.test(src.slice(ROOT.length));
+    for (const entry of COPIED) cpSync(join(ROOT, entry), join(project, entry), { recursive: true, filter: tracked });
     // Hard links: a whole node_modules in about a second, with the same file modes.
     const linked = spawnSync('cp', ['-al', join(ROOT, 'node_modules'), join(project, 'node_modules')]);
     if (linked.status !== 0) cpSync(join(ROOT, 'node_modules'), join(project, 'node_modules'), { recursive: true, verbatimSymlinks: true });
