@@ -18,6 +18,7 @@ import { Worker } from './consumer/worker.js';
 import { WorkerIdentity } from './consumer/worker-identity.js';
 import { jobsChannel, quoteIdent, statementNames } from './db/identifier.js';
 import { PlanSizeClass } from './db/plan-size-class.js';
+import { nextDueSql } from './db/sql/next-due.js';
 import { releaseJobsParams, releaseJobsSql, type ReleasedJob } from './db/sql/release-jobs.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
 import { NotifyBus } from './notify/notify-bus.js';
@@ -117,8 +118,14 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     this.rescuer.start();
     this.unsubscribe.push(
       this.bus.subscribe(jobsChannel(this.options.schema), (payload) => this.notified(payload)),
-      // Catch up after every (re)connect: NOTIFYs sent while we were not listening are gone.
-      this.bus.onReconnect(() => this.runtimes.forEach((r) => r.fetcher.wake())),
+      // Catch up after every (re)connect: NOTIFYs sent while we were not listening are gone, and
+      // with them the hints of jobs due later.
+      this.bus.onReconnect(() =>
+        this.runtimes.forEach((r, queue) => {
+          r.fetcher.wake();
+          void this.hintNextDue(queue, r.fetcher);
+        }),
+      ),
     );
     for (const [queue, r] of this.runtimes) {
       r.fetcher.start();
@@ -152,6 +159,16 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     await this.bus.stop();
     if (!this.options.pool) await this.pool.end().catch(() => undefined);
     this.state = 'stopped';
+  }
+
+  /** Sets the fetcher's timer for the queue's next delayed job (a hint: the poll still finds it). */
+  private async hintNextDue(queue: string, fetcher: Fetcher): Promise<void> {
+    try {
+      const { rows } = await this.pool.query<{ delay_ms: number | null }>(nextDueSql(this.s), [queue]);
+      if (rows[0]?.delay_ms != null) fetcher.wakeIn(rows[0].delay_ms);
+    } catch (err) {
+      this.logger.warn(`could not read the next due job of queue "${queue}" (the poll will find it): ${(err as Error).message}`);
+    }
   }
 
   /** Hands jobs we hold but will not run back to `pending`; if that fails, the rescuer returns them later. */

@@ -45,6 +45,29 @@ describe('consumer: LISTEN loss and polling', () => {
     await app.close();
   });
 
+  it('a delayed job pushed while LISTEN was down runs at its run_at after the reconnect, not at the next poll', async () => {
+    const schema = fresh();
+    const app = await createQueueApp({ schema, pollIntervalMs: 60_000 }, [Recorder]);
+    const bus = app.get(NotifyBus);
+    const sink = app.get<QueueSink>(getSinkToken('default'));
+    await waitFor('bus connected', () => bus.connected);
+    const before = bus.generation;
+    const mine = await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'nestjs-pg-queue:listen' AND query LIKE $1`, [`%${schema}.jobs%`]);
+    expect(mine.rowCount).toBe(1);
+    await pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [mine.rows.map((r) => r.pid)]);
+    await waitFor('the bus to see the loss', () => !bus.connected);
+    // Its NOTIFY (and the delayMs hint in it) is lost; it is due well after the reconnect (about 0.5 s).
+    const delayed = await sink.push('job', {}, { delayMs: 6000 });
+    await waitFor('generation bump', () => bus.generation > before);
+    const waiting = (await pool.query(`SELECT run_at > now() AS waiting FROM ${schema}.jobs WHERE id = $1`, [delayed])).rows[0];
+    expect(waiting.waiting, 'precondition: the reconnect came before the job was due').toBe(true);
+    // The poll is a minute away: only the timer the reconnect set can run it this soon.
+    await waitFor('the delayed job to run', () => done.has(delayed), 20_000);
+    const row = (await pool.query(`SELECT done_at >= run_at AS on_time FROM ${schema}.jobs WHERE id = $1`, [delayed])).rows[0];
+    expect(row.on_time).toBe(true);
+    await app.close();
+  });
+
   it('with NOTIFY never delivered, polling alone runs every job', async () => {
     const schema = fresh();
     const app = await createQueueApp({ schema, pollIntervalMs: 100 }, [Recorder]);
