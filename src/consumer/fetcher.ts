@@ -35,7 +35,7 @@ export interface FetcherContext {
  */
 const MAX_LANES = 2;
 
-/** A claim in flight: the slots it may fill (`limit`, of `names`) and the acks of this queue it carries. */
+/** A claim in flight: the slots it may fill (`limit`, of `names`) and the acks of this queue it carries (0 once they landed). */
 interface Lane extends ClaimCapacity {
   carried: number;
 }
@@ -212,6 +212,10 @@ export class Fetcher implements DirectStarter {
           throw err;
         }
         this.ctx.acker.settle(acks, new Set(result.filter((r) => r.acked).map((r) => r.id)));
+        // Landed: the acker no longer counts these acks, so neither may the lane (launch() takes
+        // a lane's carried acks out of the acker's count). Else, while this lane hands overflow
+        // back below, another claim would get their slots too, and running rows pass concurrency.
+        lane.carried = 0;
         rows = result.filter((r) => !r.acked);
       }
       this.failures = 0;
