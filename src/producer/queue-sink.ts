@@ -3,7 +3,7 @@ import { DuplicateJobIdError, IdempotencyConflictError, InvalidJobError } from '
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
 import { statementNames } from '../db/identifier.js';
 import { explainStatementError } from '../db/prepared-statements.js';
-import { existingKeysSql, insertJobsParams, insertJobsSql } from '../db/sql/insert-jobs.js';
+import { existingKeysSql, insertJobsParams, insertJobsSql, insertOneJobSql } from '../db/sql/insert-jobs.js';
 import { insertStartedJobSql } from '../db/sql/insert-started-job.js';
 import type { LocalWorkers } from '../consumer/local-workers.js';
 import { executorFor, withSavepoint, type Executor } from './executor.js';
@@ -31,6 +31,8 @@ export interface QueueSinkContext {
  */
 export class QueueSink {
   private readonly insertText: string;
+  /** For one job sent unnamed: in a caller's transaction, or with preparedStatements off (see insertOneJobSql). */
+  private readonly insertOneText: string;
   private readonly insertName: string | undefined;
   private readonly insertStartedText: string;
   private readonly insertStartedName: string | undefined;
@@ -41,6 +43,7 @@ export class QueueSink {
     private readonly ctx: QueueSinkContext,
   ) {
     this.insertText = insertJobsSql(ctx.schemaSql);
+    this.insertOneText = insertOneJobSql(ctx.schemaSql);
     const names = statementNames(ctx.schema);
     this.insertName = ctx.preparedStatements ? names.insert : undefined;
     this.insertStartedText = insertStartedJobSql(ctx.schemaSql);
@@ -133,13 +136,15 @@ export class QueueSink {
     const ids = jobs.map((j) => j.id ?? nextJobId());
     const exec = executorFor(this.ctx.pool, tx, this.ctx.limiter);
     try {
+      // Named (prepared) only on our own pool: a caller's connection may not expect it.
+      const name = exec.inCallerTransaction ? undefined : this.insertName;
       await withSavepoint(
         exec,
         () =>
           exec.query({
-            // Named (prepared) only on our own pool: a caller's connection may not expect it.
-            name: exec.inCallerTransaction ? undefined : this.insertName,
-            text: this.insertText,
+            name,
+            // Planned on every run when unnamed: the one-row form plans faster.
+            text: name === undefined && jobs.length === 1 ? this.insertOneText : this.insertText,
             values: insertJobsParams(this.queue, ids, jobs),
           }),
         txField,

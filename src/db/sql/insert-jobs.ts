@@ -46,3 +46,17 @@ export function insertJobsParams(queue: string, ids: string[], jobs: ValidatedJo
 export function existingKeysSql(s: string): string {
   return `SELECT idempotency_key FROM ${s}.jobs WHERE queue = $1 AND idempotency_key = ANY($2::text[])`;
 }
+
+/**
+ * One job, as plain VALUES: the statement sent for a single push when it goes unnamed (in the
+ * caller's transaction, or with `preparedStatements: false`), where every run is planned and
+ * planning the ROWS FROM form above costs more than running it (5,000 single pushes, unnamed:
+ * 2,058 jobs/s with that form, 2,488 with this one). Same columns and defaults as insertJobsSql;
+ * its parameters are insertJobsParams' for one job.
+ */
+export function insertOneJobSql(s: string): string {
+  return `INSERT INTO ${s}.jobs (id, queue, name, payload, max_attempts, priority, run_at, metadata, idempotency_key)
+VALUES (($2::text[])[1], $1, ($3::text[])[1], ($4::jsonb)->0, ($5::int[])[1], ($6::int[])[1],
+        coalesce(($7::timestamptz[])[1], now() + coalesce(($8::float8[])[1], 0) * interval '1 millisecond'),
+        ($9::jsonb)->0, ($10::text[])[1])`;
+}
