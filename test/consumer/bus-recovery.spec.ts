@@ -63,7 +63,8 @@ describe('consumer: LISTEN loss and polling', () => {
     expect(waiting.waiting, 'precondition: the reconnect came before the job was due').toBe(true);
     // The poll is a minute away: only the timer the reconnect set can run it this soon.
     await waitFor('the delayed job to run', () => done.has(delayed), 20_000);
-    const row = (await pool.query(`SELECT done_at >= run_at AS on_time FROM ${schema}.jobs WHERE id = $1`, [delayed])).rows[0];
+    // Its ack follows the handler's return: read the row once it is written.
+    const row = await waitFor('its ack', async () => (await pool.query(`SELECT status, done_at >= run_at AS on_time FROM ${schema}.jobs WHERE id = $1 AND status = 'done'`, [delayed])).rows[0]);
     expect(row.on_time).toBe(true);
     await app.close();
   });
