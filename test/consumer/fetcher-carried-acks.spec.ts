@@ -1,50 +1,60 @@
-import type { Pool } from 'pg';
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Acker } from '../../src/consumer/acker.js';
 import { Fetcher } from '../../src/consumer/fetcher.js';
 import type { HandlerDefinition } from '../../src/consumer/handler-definition.js';
 import { Worker } from '../../src/consumer/worker.js';
-import type { ClaimedRow } from '../../src/db/sql/claim-jobs.js';
-import { deferred } from '../helpers/wait.js';
+import { Migrator } from '../../src/db/migrator.js';
+import { databaseUrl, schemaScope } from '../helpers/db.js';
+import { deferred, waitFor } from '../helpers/wait.js';
 
-/** A statement sent to the fake pool, answered by the test. */
-interface Sent {
-  text: string;
-  values: unknown[];
-  answer: (result: { rows: unknown[]; rowCount?: number }) => void;
+/**
+ * A real pool whose statements are recorded, and whose release statement (jobs handed back to
+ * `pending`) is held until the test lets it go: the one interleaving this test needs, on a real
+ * Postgres.
+ */
+class HoldingPool extends pg.Pool {
+  readonly sent: string[] = [];
+  held: { release: () => void } | null = null;
+  holdReleases = false;
+
+  override query(...args: any[]): any {
+    const text: string = typeof args[0] === 'string' ? args[0] : args[0].text;
+    this.sent.push(text);
+    if (this.holdReleases && /SET status = 'pending'/.test(text) && !this.held) {
+      const gate = deferred<void>();
+      this.held = { release: gate.resolve };
+      return gate.promise.then(() => (super.query as any)(...args));
+    }
+    return (super.query as any)(...args);
+  }
 }
 
-const turns = async (n: number) => {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-};
-const row = (id: string, name: string): ClaimedRow => ({
-  id,
-  name,
-  payload: {},
-  attempts: 1,
-  max_attempts: null,
-  priority: 0,
-  run_at: new Date(),
-  created_at: new Date(),
-  metadata: {},
-  idempotency_key: null,
-});
+const isClaim = (text: string) => /SET status = 'running'/.test(text);
 
 /**
  * A claim that carried acks lands with more jobs of a concurrency-1 handler than it can start and
  * hands the rest back. Until that release lands those rows are still `running`, so no other claim
  * may take their slots. It did: the landed claim's acks were taken out of the acker's count once
  * more, and with concurrency 3 a second claim for 2 went out (5 rows running; seen as a rare
- * failure of concurrency.spec.ts under load). A fake pool makes the interleaving the test's.
+ * failure of concurrency.spec.ts under load).
  */
 describe('Fetcher: a landed claim that hands overflow back keeps its slots until it has', () => {
+  const scope = schemaScope('fca');
+  afterAll(scope.dispose);
+
   it('claims nothing while the release is in flight, then refills the free slots', async () => {
-    const sent: Sent[] = [];
-    const pool = {
-      query: (config: { text: string; values: unknown[] } | string, values?: unknown[]) =>
-        new Promise((answer) => sent.push(typeof config === 'string' ? { text: config, values: values!, answer } : { ...config, answer })),
-    } as unknown as Pool;
-    const next = () => sent.shift()!;
+    const schema = scope.fresh();
+    const s = pg.escapeIdentifier(schema);
+    const pool = new HoldingPool({ connectionString: databaseUrl(), max: 4 });
+    pool.on('error', () => undefined);
+    await new Migrator(pool, schema).migrate();
+    await pool.query(`INSERT INTO ${s}.workers (worker_id, queue, lease_hash) VALUES ('w1', 'q', 'x')`);
+    // Claim order is id order here: three 'free' jobs, three 'limited' ones, then two more 'free'.
+    await pool.query(
+      `INSERT INTO ${s}.jobs (id, queue, name, payload) SELECT '01J0000000000000000000000' || i, 'q', CASE WHEN i BETWEEN 4 AND 6 THEN 'limited' ELSE 'free' END, '{}'
+       FROM generate_series(1, 8) AS i`,
+    );
     const gates: Array<() => void> = [];
     const handler = (name: string, concurrency?: number): HandlerDefinition => ({
       queue: 'q',
@@ -58,7 +68,7 @@ describe('Fetcher: a landed claim that hands overflow back keeps its slots until
       },
     });
     let fetcher!: Fetcher;
-    const acker = new Acker(pool, '"s"', () => undefined, () => fetcher.slotFreed());
+    const acker = new Acker(pool, s, () => undefined, () => fetcher.slotFreed());
     const worker = new Worker(
       { name: 'q', concurrency: 3, pollIntervalMs: 60_000, prefetch: 0, directStart: false, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10 } },
       new Map([
@@ -68,54 +78,39 @@ describe('Fetcher: a landed claim that hands overflow back keeps its slots until
       (ack) => acker.add(ack),
       () => fetcher.slotFreed(),
     );
-    fetcher = new Fetcher({ pool, schemaSql: '"s"', schema: 's', queue: 'q', pollIntervalMs: 60_000, worker, workerId: () => 'w1', leaseMs: 30_000, acker, statementName: () => undefined });
-
-    fetcher.start();
-    const reconcile = next();
-    expect(reconcile.text).toMatch(/NOT \(id = ANY/);
-    reconcile.answer({ rows: [], rowCount: 0 });
-    await turns(1);
-    const first = next();
-    expect(first.values.slice(2, 4)).toEqual([['limited', 'free'], 3]);
-    first.answer({ rows: ['f1', 'f2', 'f3'].map((id) => row(id, 'free')) });
-    await turns(1);
-    expect(worker.size).toBe(3);
-
-    // The three finish together; their acks ride in the next claim, which brings three 'limited' jobs.
-    for (const open of gates.splice(0)) open();
-    await turns(2);
-    const second = next();
-    expect(second.text).toMatch(/^WITH acked AS/);
-    expect(second.values[0]).toEqual(['f1', 'f2', 'f3']);
-    second.answer({
-      rows: [
-        ...['l1', 'l2', 'l3'].map((id) => ({ ...row(id, 'limited'), acked: false })),
-        ...['f1', 'f2', 'f3'].map((id) => ({ id, acked: true })),
-      ],
-    });
-    await turns(3);
-    expect(worker.size).toBe(1); // l1; its handler has no room for l2 and l3
-    const release = next();
-    expect(release.text).toMatch(/SET status = 'pending'/);
-    expect(release.values[0]).toEqual(['l2', 'l3']);
-    // l1, l2 and l3 are running rows: the queue's concurrency. Nothing else may be claimed now.
-    expect(sent.map((s) => s.values)).toEqual([]);
-
-    release.answer({ rows: [{ id: 'l2' }, { id: 'l3' }] });
-    await turns(2);
-    const third = next();
-    expect(third.values.slice(2, 4)).toEqual([['free'], 2]);
-
-    third.answer({ rows: [] });
-    for (const open of gates.splice(0)) open();
-    const answering = setInterval(() => {
-      for (const s of sent.splice(0)) s.answer({ rows: [], rowCount: 0 });
-    }, 1);
+    fetcher = new Fetcher({ pool, schemaSql: s, schema, queue: 'q', pollIntervalMs: 60_000, worker, workerId: () => 'w1', leaseMs: 30_000, acker, statementName: () => undefined });
+    const running = async () => (await scope.pool.query(`SELECT count(*)::int AS n FROM ${s}.jobs WHERE status = 'running'`)).rows[0].n as number;
     try {
+      fetcher.start();
+      await waitFor('the three free jobs started', () => worker.size === 3 && gates.length === 3);
+      pool.holdReleases = true;
+      // The three finish together; their acks ride in the next claim, which brings the three 'limited' jobs.
+      for (const open of gates.splice(0)) open();
+      await waitFor('l2 and l3 handed back (held)', () => pool.held !== null);
+      expect(pool.sent.some((t) => t.startsWith('WITH acked')), 'precondition: the acks rode in the claim').toBe(true);
+      expect(worker.size).toBe(1); // l1; its handler has no room for l2 and l3
+      // l1, l2 and l3 are running rows: the queue's concurrency. No claim may go out until the
+      // release has landed, neither with the ack-and-claim's landing nor on a wake (a NOTIFY, a poll).
+      const claimsSince = () => pool.sent.slice(pool.sent.findIndex((t) => t.startsWith('WITH acked')) + 1).filter(isClaim).length;
+      fetcher.wake();
+      fetcher.slotFreed();
+      // A claim is sent (recorded above) within a turn of the wake, or after slotFreed's setImmediate.
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      expect(claimsSince()).toBe(0);
+      expect(await running()).toBe(3);
+
+      pool.held!.release();
+      // Then the two free slots are refilled, with the free job only ('limited' is at its cap).
+      await waitFor('the two free jobs started in the two free slots', () => worker.size === 3);
+      expect(await running()).toBe(3); // l1 and them: l2 and l3 went back to pending
+      expect(claimsSince()).toBe(1);
+    } finally {
+      pool.holdReleases = false;
+      pool.held?.release();
+      for (const open of gates.splice(0)) open();
       await fetcher.stop();
       await acker.stop(1000);
-    } finally {
-      clearInterval(answering);
+      await pool.end();
     }
   });
 });
