@@ -20,21 +20,23 @@ describe('consumer: LISTEN loss and polling', () => {
   const { pool, fresh, dispose } = schemaScope();
   afterAll(dispose);
 
-  it('LISTEN connection killed: generation bumps, jobs pushed during the gap still run', async () => {
-    const schema = fresh();
-    // A long poll interval, so that only the reconnect catch-up can pick the gap's jobs up quickly.
+  /** A worker app polling once a minute, its bus connected; then its LISTEN session is terminated. */
+  async function appWithListenKilled(schema: string) {
     const app = await createQueueApp({ schema, pollIntervalMs: 60_000 }, [Recorder]);
     const bus = app.get(NotifyBus);
     const sink = app.get<QueueSink>(getSinkToken('default'));
     await waitFor('bus connected', () => bus.connected);
     const before = bus.generation;
     // This app's LISTEN session: the listener's application_name, and its last statement names our channel.
-    const mine = await pool.query(
-      `SELECT pid FROM pg_stat_activity WHERE application_name = 'nestjs-pg-queue:listen' AND query LIKE $1`,
-      [`%${schema}.jobs%`],
-    );
+    const mine = await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'nestjs-pg-queue:listen' AND query LIKE $1`, [`%${schema}.jobs%`]);
     expect(mine.rowCount).toBe(1);
     await pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [mine.rows.map((r) => r.pid)]);
+    return { app, bus, sink, before };
+  }
+
+  it('LISTEN connection killed: generation bumps, jobs pushed during the gap still run', async () => {
+    // A long poll interval, so that only the reconnect catch-up can pick the gap's jobs up quickly.
+    const { app, bus, sink, before } = await appWithListenKilled(fresh());
     // Pushed while the bus is down or reconnecting: their NOTIFYs are lost.
     const gap = await Promise.all(Array.from({ length: 20 }, (_, i) => sink.push('job', { i })));
     await waitFor('generation bump', () => bus.generation > before);
@@ -47,14 +49,7 @@ describe('consumer: LISTEN loss and polling', () => {
 
   it('a delayed job pushed while LISTEN was down runs at its run_at after the reconnect, not at the next poll', async () => {
     const schema = fresh();
-    const app = await createQueueApp({ schema, pollIntervalMs: 60_000 }, [Recorder]);
-    const bus = app.get(NotifyBus);
-    const sink = app.get<QueueSink>(getSinkToken('default'));
-    await waitFor('bus connected', () => bus.connected);
-    const before = bus.generation;
-    const mine = await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'nestjs-pg-queue:listen' AND query LIKE $1`, [`%${schema}.jobs%`]);
-    expect(mine.rowCount).toBe(1);
-    await pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [mine.rows.map((r) => r.pid)]);
+    const { app, bus, sink, before } = await appWithListenKilled(schema);
     await waitFor('the bus to see the loss', () => !bus.connected);
     // Its NOTIFY (and the delayMs hint in it) is lost; it is due well after the reconnect (about 0.5 s).
     const delayed = await sink.push('job', {}, { delayMs: 6000 });
