@@ -29,6 +29,18 @@ const PROBE_TIMEOUT_MS = 3000;
  * exist. On a direct connection, or a pooler that keeps prepared statements (PgBouncer 1.21+
  * with max_prepared_statements), both runs succeed. Needs two connections; a pool of one skips it.
  */
+/** A client within `ms`, or null; a client that comes later goes straight back to the pool. */
+async function connectWithin(pool: Pool, ms: number): Promise<PoolClient | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const connecting = pool.connect();
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  const client = await Promise.race([connecting, timeout]);
+  clearTimeout(timer);
+  if (client) return client;
+  connecting.then((c) => c.release(), () => undefined);
+  return null;
+}
+
 export async function checkPreparedStatements(pool: Pool): Promise<void> {
   if (poolMax(pool) < 2) return;
   const name = `pgq_probe_${Math.random().toString(36).slice(2, 10)}`;
@@ -41,7 +53,8 @@ export async function checkPreparedStatements(pool: Pool): Promise<void> {
   let destroyB = false;
   try {
     await a.query(probe);
-    b = await pool.connect();
+    b = await connectWithin(pool, PROBE_TIMEOUT_MS);
+    if (!b) return; // a shared pool whose other connections are all in use: inconclusive
     await b.query(timed('BEGIN'));
     try {
       await a.query(probe);
