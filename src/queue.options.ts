@@ -150,13 +150,15 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
     throw new InvalidQueueOptionsError('pool', 'cannot be combined with "connection": give one of them');
   }
   if (options.connection !== undefined && !isPlainObject(options.connection)) {
-    throw new InvalidQueueOptionsError('connection', 'must be a pg PoolConfig object');
+    const hint = typeof options.connection === 'string' ? `: use { connectionString: '…' } for a connection string` : '';
+    throw new InvalidQueueOptionsError('connection', `must be a pg PoolConfig object${hint}`);
   }
   if (options.pool !== undefined && (typeof options.pool !== 'object' || typeof options.pool?.connect !== 'function')) {
     throw new InvalidQueueOptionsError('pool', 'must be a pg.Pool');
   }
   if (options.listenConnection !== undefined && !isPlainObject(options.listenConnection)) {
-    throw new InvalidQueueOptionsError('listenConnection', 'must be a pg ClientConfig object');
+    const hint = typeof options.listenConnection === 'string' ? `: use { connectionString: '…' } for a connection string` : '';
+    throw new InvalidQueueOptionsError('listenConnection', `must be a pg ClientConfig object${hint}`);
   }
   const schema = options.schema ?? 'pgqueue';
   if (typeof schema !== 'string' || !SCHEMA_RE.test(schema)) {

@@ -28,7 +28,11 @@ export class ProcessorExplorer {
     const seen = new Set<unknown>();
     for (const wrapper of this.discovery.getProviders()) {
       const meta = this.processorMetadata(wrapper);
-      if (!meta || seen.has(wrapper.instance)) continue;
+      if (!meta) {
+        refuseStrayHandlers(wrapper);
+        continue;
+      }
+      if (seen.has(wrapper.instance)) continue;
       seen.add(wrapper.instance);
       const className = (wrapper.metatype as { name?: string })?.name ?? String(wrapper.name);
       if (!wrapper.isDependencyTreeStatic()) {
@@ -81,6 +85,19 @@ export class ProcessorExplorer {
     if (!wrapper.metatype || typeof wrapper.metatype !== 'function' || !wrapper.instance) return undefined;
     return Reflect.getMetadata(PROCESSOR_METADATA, wrapper.metatype);
   }
+}
+
+/** `@Process` methods on a class without `@Processor` would never run: refuse them at bootstrap. */
+function refuseStrayHandlers(wrapper: InstanceWrapper): void {
+  if (!wrapper.metatype || typeof wrapper.metatype !== 'function') return;
+  const methods: ProcessMetadata[] | undefined = Reflect.getMetadata(PROCESS_METADATA, wrapper.metatype);
+  if (!methods?.length) return;
+  const className = (wrapper.metatype as { name?: string }).name || String(wrapper.name);
+  const names = methods.map((m) => `${String(m.methodName)} (@Process(${JSON.stringify(m.name)}))`).join(', ');
+  throw new ProcessorDefinitionError(
+    `${className} has @Process methods but no @Processor: ${names} would never run. ` +
+      `Add @Processor('<queue>') to the class ${className}.`,
+  );
 }
 
 function validateHandlerOptions(label: string, options: Record<string, unknown>): void {

@@ -39,6 +39,15 @@ class BadOptions {
   bad() {}
 }
 
+@Injectable()
+class ForgotTheProcessor {
+  @Process('confirm')
+  confirm() {}
+
+  @Process('cancel')
+  cancel() {}
+}
+
 describe('@Processor / @Process bootstrap errors', () => {
   const pool = testPool();
   const schema = uniqueSchema();
@@ -67,6 +76,15 @@ describe('@Processor / @Process bootstrap errors', () => {
     const err = await boot([NotAFunction]).catch((e) => e);
     expect(err).toBeInstanceOf(ProcessorDefinitionError);
     expect(err.message).toContain('NotAFunction.handler');
+  });
+
+  it('refuses @Process methods on a class without @Processor, naming the class, its methods and the fix', async () => {
+    const err = await boot([ForgotTheProcessor]).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessorDefinitionError);
+    expect(err.message).toBe(
+      'ForgotTheProcessor has @Process methods but no @Processor: confirm (@Process("confirm")), cancel (@Process("cancel")) would never run. ' +
+        "Add @Processor('<queue>') to the class ForgotTheProcessor.",
+    );
   });
 
   it('refuses invalid handler options', async () => {

@@ -100,6 +100,14 @@ describe('module options are validated at bootstrap', () => {
     expect(err.option).toBe(option);
   });
 
+  it('a connection string where a config object belongs: says how to pass it, without echoing it (it may hold a password)', async () => {
+    const url = 'postgres://app:s3cret@db.internal:5432/app';
+    const err = await rejectionOf(bootForRoot({ ...base, connection: url }));
+    expect(err.message).toBe(`QueueModule option "connection" must be a pg PoolConfig object: use { connectionString: '…' } for a connection string`);
+    const listen = await rejectionOf(bootForRoot({ ...base, listenConnection: url }));
+    expect(listen.message).toBe(`QueueModule option "listenConnection" must be a pg ClientConfig object: use { connectionString: '…' } for a connection string`);
+  });
+
   it('refuses options that are not an object', async () => {
     expect((await rejectionOf(bootForRootAsync(null))).option).toBe('options');
     expect((await rejectionOf(bootForRoot('postgres://x'))).option).toBe('options');
