@@ -110,3 +110,17 @@ export class UnsupportedServerError extends QueueError {
     super('UNSUPPORTED_SERVER', `PostgreSQL ${serverVersion} is not supported: nestjs-pg-queue needs PostgreSQL ${minimum} or newer`);
   }
 }
+
+/** `@InjectSink(queue)` names a queue that `QueueModule.forRoot({ queues })` does not register. */
+export class UnknownQueueError extends QueueError {
+  constructor(
+    readonly queue: string,
+    readonly registered: string[],
+  ) {
+    super(
+      'UNKNOWN_QUEUE',
+      `@InjectSink(${JSON.stringify(queue)}): queue "${queue}" is not registered; add it to QueueModule.forRoot({ queues }) ` +
+        `(registered: ${registered.map((q) => JSON.stringify(q)).join(', ')})`,
+    );
+  }
+}

@@ -24,4 +24,5 @@ export {
   ResultNotSerializableError,
   PreparedStatementsError,
   UnsupportedServerError,
+  UnknownQueueError,
 } from './errors.js';

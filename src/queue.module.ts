@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { Module, Scope, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import pg from 'pg';
 import { QueueAdmin } from './admin/queue-admin.js';
@@ -7,6 +7,8 @@ import { Migrator } from './db/migrator.js';
 import { checkPreparedStatements } from './db/prepared-statements.js';
 import { checkServerVersion } from './db/server-version.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
+import { requestedSinkQueues } from './decorators/inject-sink.decorator.js';
+import { UnknownQueueError } from './errors.js';
 import { NotifyBus } from './notify/notify-bus.js';
 import { QueueRegistry } from './producer/queue-registry.js';
 import { QueueOrchestrator } from './queue.orchestrator.js';
@@ -70,6 +72,23 @@ const coreProviders: Provider[] = [
   QueueOrchestrator,
 ];
 
+/**
+ * A provider for each queue an `@InjectSink` asked for that `forRoot` does not register. Transient:
+ * Nest builds it only for a class that injects it, so a decorated class the app does not use
+ * costs nothing, and one it does use fails the boot with {@link UnknownQueueError}.
+ */
+function unknownSinkProviders(registered: string[]): Provider[] {
+  return [...requestedSinkQueues()]
+    .filter((queue) => !registered.includes(queue))
+    .map((queue) => ({
+      provide: getSinkToken(queue),
+      scope: Scope.TRANSIENT,
+      useFactory: () => {
+        throw new UnknownQueueError(queue, registered);
+      },
+    }));
+}
+
 function sinkProviders(queues: string[]): Provider[] {
   return queues.map((queue) => ({
     provide: getSinkToken(queue),
@@ -89,7 +108,8 @@ export class QueueModule {
   static forRoot(options: QueueModuleOptions): DynamicModule {
     // Validate now too, so a bad option fails at the call site and sink tokens can be listed.
     const resolved = resolveQueueOptions(options);
-    const sinks = sinkProviders([...resolved.queues.keys()]);
+    const registered = [...resolved.queues.keys()];
+    const sinks = [...sinkProviders(registered), ...unknownSinkProviders(registered)];
     return {
       module: QueueModule,
       global: true,
