@@ -1,3 +1,4 @@
+import { didYouMean } from './did-you-mean.js';
 import { InvalidQueueOptionsError } from './errors.js';
 
 /**
@@ -22,7 +23,7 @@ export function validateBackoff(option: string, backoff: unknown): asserts backo
   };
   const allowed = b?.type === 'exponential' ? ['type', 'baseMs', 'maxMs', 'jitter'] : ['type', 'delayMs'];
   for (const key of Object.keys(b ?? {})) {
-    if (!allowed.includes(key)) throw new InvalidQueueOptionsError(`${option}.${key}`, 'is not a known backoff option');
+    if (!allowed.includes(key)) throw new InvalidQueueOptionsError(`${option}.${key}`, `is not a known backoff option${didYouMean(key, allowed)}`);
   }
   if (b?.type === 'exponential') {
     nonNegative('baseMs');

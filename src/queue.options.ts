@@ -1,4 +1,5 @@
 import type { ClientConfig, Pool, PoolConfig } from 'pg';
+import { didYouMean } from './did-you-mean.js';
 import { InvalidQueueOptionsError } from './errors.js';
 import { validateBackoff, type BackoffOptions } from './backoff.js';
 
@@ -141,7 +142,7 @@ export function queueNameProblem(name: unknown): string | undefined {
 export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueOptions {
   if (!isPlainObject(options)) throw new InvalidQueueOptionsError('options', 'must be an object');
   for (const key of Object.keys(options)) {
-    if (!MODULE_KEYS.has(key)) throw new InvalidQueueOptionsError(key, 'is not a known option');
+    if (!MODULE_KEYS.has(key)) throw new InvalidQueueOptionsError(key, `is not a known option${didYouMean(key, MODULE_KEYS)}`);
   }
   if (options.connection === undefined && options.pool === undefined) {
     throw new InvalidQueueOptionsError('connection', 'is required (a pg PoolConfig) unless "pool" is given');
@@ -196,7 +197,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
     const config: QueueConfig = typeof entry === 'string' ? { name: entry } : entry;
     if (!isPlainObject(config)) throw new InvalidQueueOptionsError(at, 'must be a queue name or a { name, ... } object');
     for (const key of Object.keys(config)) {
-      if (!QUEUE_KEYS.has(key)) throw new InvalidQueueOptionsError(`${at}.${key}`, 'is not a known queue option');
+      if (!QUEUE_KEYS.has(key)) throw new InvalidQueueOptionsError(`${at}.${key}`, `is not a known queue option${didYouMean(key, QUEUE_KEYS)}`);
     }
     const problem = queueNameProblem(config.name);
     if (problem) throw new InvalidQueueOptionsError(`${at}.name`, problem);

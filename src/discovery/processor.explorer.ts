@@ -5,11 +5,14 @@ import { validateBackoff } from '../backoff.js';
 import type { HandlerDefinition } from '../consumer/handler-definition.js';
 import type { ProcessMetadata } from '../decorators/process.decorator.js';
 import type { ProcessorMetadata } from '../decorators/processor.decorator.js';
+import { didYouMean } from '../did-you-mean.js';
 import { ProcessorDefinitionError, QueueError } from '../errors.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
 import { PROCESS_METADATA, PROCESSOR_METADATA, QUEUE_RESOLVED_OPTIONS } from '../queue.tokens.js';
 
 const HANDLER_KEYS = new Set(['concurrency', 'maxAttempts', 'backoff', 'timeoutMs']);
+/** What `@Processor(queue, options)` takes: defaults for its handlers (ProcessorOptions). */
+const PROCESSOR_KEYS = new Set(['maxAttempts', 'backoff', 'timeoutMs']);
 
 /**
  * Finds `@Processor` providers and their `@Process` methods. Only reads metadata and validates
@@ -64,6 +67,7 @@ export class ProcessorExplorer {
             `Two handlers for job "${m.name}" of queue "${meta.queue}": ${existing.label} and ${label}`,
           );
         }
+        validateProcessorOptions(className, meta.options as Record<string, unknown>);
         const options = { ...meta.options, ...m.options } as Record<string, unknown>;
         validateHandlerOptions(label, options);
         handlers.set(m.name, {
@@ -100,9 +104,27 @@ function refuseStrayHandlers(wrapper: InstanceWrapper): void {
   );
 }
 
+/**
+ * Concurrency is per queue (in a process) or per handler; a processor-wide value would read as a
+ * cap on the class, which it never was, so it is refused with where it belongs.
+ */
+function validateProcessorOptions(className: string, options: Record<string, unknown> | undefined): void {
+  for (const key of Object.keys(options ?? {})) {
+    if (key === 'concurrency') {
+      throw new ProcessorDefinitionError(
+        `@Processor on ${className}: "concurrency" is not a processor option; set it for the queue ` +
+          '(QueueModule.forRoot({ queues: [{ name, concurrency }] })) or for one handler (@Process(name, { concurrency }))',
+      );
+    }
+    if (!PROCESSOR_KEYS.has(key)) {
+      throw new ProcessorDefinitionError(`@Processor on ${className}: "${key}" is not a processor option${didYouMean(key, PROCESSOR_KEYS)}`);
+    }
+  }
+}
+
 function validateHandlerOptions(label: string, options: Record<string, unknown>): void {
   for (const key of Object.keys(options)) {
-    if (!HANDLER_KEYS.has(key)) throw new ProcessorDefinitionError(`${label}: "${key}" is not a handler option`);
+    if (!HANDLER_KEYS.has(key)) throw new ProcessorDefinitionError(`${label}: "${key}" is not a handler option${didYouMean(key, HANDLER_KEYS)}`);
   }
   for (const key of ['concurrency', 'maxAttempts', 'timeoutMs']) {
     const v = options[key];

@@ -1,3 +1,4 @@
+import { didYouMean } from '../did-you-mean.js';
 import { InvalidJobError } from '../errors.js';
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
 
@@ -127,7 +128,7 @@ export function validateJob(
         throw new InvalidJobError(`${at}options.${key}`, "belongs in pushMany's second argument, not in a job's options");
       }
     } else if (!JOB_OPTION_KEYS.has(key)) {
-      throw new InvalidJobError(`${at}options.${key}`, 'is not a known push option');
+      throw new InvalidJobError(`${at}options.${key}`, `is not a known push option${didYouMean(key, [...JOB_OPTION_KEYS, ...TX_KEYS])}`);
     }
   }
 

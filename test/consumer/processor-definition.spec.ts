@@ -39,6 +39,21 @@ class BadOptions {
   bad() {}
 }
 
+// From plain JavaScript (ProcessorOptions has no concurrency in its type).
+@Processor('default', { concurrency: 2 } as never)
+@Injectable()
+class ProcessorWideConcurrency {
+  @Process('a')
+  a() {}
+}
+
+@Processor('default')
+@Injectable()
+class MisspeltHandlerOption {
+  @Process('b', { concurency: 2 } as never)
+  b() {}
+}
+
 @Injectable()
 class ForgotTheProcessor {
   @Process('confirm')
@@ -85,6 +100,21 @@ describe('@Processor / @Process bootstrap errors', () => {
       'ForgotTheProcessor has @Process methods but no @Processor: confirm (@Process("confirm")), cancel (@Process("cancel")) would never run. ' +
         "Add @Processor('<queue>') to the class ForgotTheProcessor.",
     );
+  });
+
+  it('refuses concurrency on @Processor, saying where it belongs', async () => {
+    const err = await boot([ProcessorWideConcurrency]).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessorDefinitionError);
+    expect(err.message).toBe(
+      '@Processor on ProcessorWideConcurrency: "concurrency" is not a processor option; set it for the queue ' +
+        '(QueueModule.forRoot({ queues: [{ name, concurrency }] })) or for one handler (@Process(name, { concurrency }))',
+    );
+  });
+
+  it('a misspelt handler option gets "did you mean"', async () => {
+    const err = await boot([MisspeltHandlerOption]).catch((e) => e);
+    expect(err).toBeInstanceOf(ProcessorDefinitionError);
+    expect(err.message).toBe('MisspeltHandlerOption.b: "concurency" is not a handler option; did you mean "concurrency"?');
   });
 
   it('refuses invalid handler options', async () => {

@@ -108,6 +108,19 @@ describe('module options are validated at bootstrap', () => {
     expect(listen.message).toBe(`QueueModule option "listenConnection" must be a pg ClientConfig object: use { connectionString: '…' } for a connection string`);
   });
 
+  it('a misspelt module, queue or backoff option gets "did you mean"; a key close to none gets no guess', async () => {
+    expect((await rejectionOf(bootForRoot({ ...base, pollIntervalMS: 100 }))).message).toBe(
+      'QueueModule option "pollIntervalMS" is not a known option; did you mean "pollIntervalMs"?',
+    );
+    expect((await rejectionOf(bootForRoot({ ...base, queues: [{ name: 'q', concurency: 2 }] }))).message).toBe(
+      'QueueModule option "queues[0].concurency" is not a known queue option; did you mean "concurrency"?',
+    );
+    expect((await rejectionOf(bootForRoot({ ...base, backoff: { type: 'fixed', delayMS: 5 } }))).message).toBe(
+      'QueueModule option "backoff.delayMS" is not a known backoff option; did you mean "delayMs"?',
+    );
+    expect((await rejectionOf(bootForRoot({ ...base, colour: 'blue' }))).message).toBe('QueueModule option "colour" is not a known option');
+  });
+
   it('refuses options that are not an object', async () => {
     expect((await rejectionOf(bootForRootAsync(null))).option).toBe('options');
     expect((await rejectionOf(bootForRoot('postgres://x'))).option).toBe('options');

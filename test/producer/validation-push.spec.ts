@@ -107,6 +107,14 @@ describe('push refuses every bad input with InvalidJobError before writing anyth
     }
   });
 
+  it('a misspelt push option gets "did you mean", and nothing is written', async () => {
+    const err = await expectInvalidJob(() => sink.push('j', {}, { priorty: 1 } as never), 'options.priorty');
+    expect(err.message).toBe('Invalid job: options.priorty is not a known push option; did you mean "priority"?');
+    const tx = await expectInvalidJob(() => sink.push('j', {}, { queryRuner: {} } as never), 'options.queryRuner');
+    expect(tx.message).toBe('Invalid job: options.queryRuner is not a known push option; did you mean "queryRunner"?');
+    expect(await countJobs(pool, schema)).toBe(0);
+  });
+
   it('a nested function or undefined is dropped as JSON.stringify does, not refused', async () => {
     const id = await sink.push('lenient', { keep: 1, fn: () => 1, u: undefined });
     expect((await app.get(QueueAdmin).getJob(id))?.data).toEqual({ keep: 1 });
