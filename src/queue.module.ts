@@ -30,7 +30,9 @@ const coreProviders: Provider[] = [
     provide: QUEUE_POOL,
     useFactory: (options: ResolvedQueueOptions) => {
       if (options.pool) return options.pool;
-      const pool = new pg.Pool(options.connection);
+      // Idle connections do not hold the process: a boot that fails later (in any module) or a
+      // script that never closes the app can exit. Running workers' timers keep a worker alive.
+      const pool = new pg.Pool({ allowExitOnIdle: true, ...options.connection });
       // An idle client's error (say the server restarted) must not crash the process; the pool drops it.
       pool.on('error', () => undefined);
       return pool;
