@@ -1,5 +1,6 @@
 import { didYouMean } from '../did-you-mean.js';
 import { InvalidJobError } from '../errors.js';
+import { LossyValue, stringifyKeepingEverything } from './lossy-values.js';
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
 
 /** A job that passed every check, in the shape the insert statement binds. */
@@ -52,12 +53,18 @@ function textProblem(value: string, maxLength: number): string | undefined {
   return undefined;
 }
 
-/** Serialises `value` as JSON for a jsonb column, or throws naming `field`. */
-export function toJsonb(field: string, value: unknown, maxBytes: number): string {
+/**
+ * Serialises `value` as JSON for a jsonb column, or throws naming `field`. `refuseLossy` (job data
+ * and metadata): a value JSON would drop or change is refused with its path (see lossy-values).
+ */
+export function toJsonb(field: string, value: unknown, maxBytes: number, refuseLossy = false): string {
   let json: string | undefined;
   try {
-    json = JSON.stringify(value);
+    json = refuseLossy ? stringifyKeepingEverything(field, value) : JSON.stringify(value);
   } catch (err) {
+    if (err instanceof LossyValue) {
+      throw new InvalidJobError(err.path, `is ${err.what}, which JSON would drop or change: convert it first (e.g. [...set], Object.fromEntries(map), null)`);
+    }
     throw new InvalidJobError(field, `is not JSON-serialisable: ${(err as Error).message}`);
   }
   if (json === undefined) {
@@ -185,10 +192,10 @@ export function validateJob(
   let metadata = '{}';
   if (o.metadata !== undefined) {
     if (!isPlainObject(o.metadata)) throw new InvalidJobError(`${at}options.metadata`, 'must be a plain JSON object');
-    metadata = toJsonb(`${at}options.metadata`, o.metadata, maxPayloadBytes);
+    metadata = toJsonb(`${at}options.metadata`, o.metadata, maxPayloadBytes, true);
   }
 
-  const payload = toJsonb(`${at}data`, data, maxPayloadBytes);
+  const payload = toJsonb(`${at}data`, data, maxPayloadBytes, true);
   return { id, name, payload, maxAttempts, priority, runAt, delayMs, metadata, idempotencyKey };
 }
 

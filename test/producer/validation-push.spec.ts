@@ -115,9 +115,30 @@ describe('push refuses every bad input with InvalidJobError before writing anyth
     expect(await countJobs(pool, schema)).toBe(0);
   });
 
-  it('a nested function or undefined is dropped as JSON.stringify does, not refused', async () => {
-    const id = await sink.push('lenient', { keep: 1, fn: () => 1, u: undefined });
-    expect((await app.get(QueueAdmin).getJob(id))?.data).toEqual({ keep: 1 });
+  it.each([
+    ['a nested function', { items: [{}, {}, { when: () => 1 }] }, 'data.items[2].when', 'a function'],
+    ['a Symbol', { tag: Symbol('t') }, 'data.tag', 'a Symbol'],
+    ['a Map', { byId: new Map([[1, 'a']]) }, 'data.byId', 'a Map'],
+    ['a Set', { ids: new Set([1, 2]) }, 'data.ids', 'a Set'],
+    ['NaN', { ratio: Number.NaN }, 'data.ratio', 'NaN'],
+    ['Infinity in an array', { xs: [1, Number.POSITIVE_INFINITY] }, 'data.xs[1]', 'Infinity'],
+    ['a function at the top', () => 1, 'data', 'a function'],
+  ])('refuses %s in the payload (JSON would lose it), naming its path, and writes nothing', async (_what, data, field, what) => {
+    const err = await expectInvalidJob(() => sink.push('lossy', data), field);
+    expect(err.message).toBe(`Invalid job: ${field} is ${what}, which JSON would drop or change: convert it first (e.g. [...set], Object.fromEntries(map), null)`);
+    expect(await countJobs(pool, schema)).toBe(0);
+  });
+
+  it('the same in metadata and in pushMany, where the path names the job', async () => {
+    await expectInvalidJob(() => sink.push('lossy', {}, { metadata: { at: Number.NEGATIVE_INFINITY } }), 'options.metadata.at');
+    await expectInvalidJob(() => sink.pushMany([{ name: 'ok', data: {} }, { name: 'lossy', data: { s: new Set() } }]), 'jobs[1].data.s');
+    expect(await countJobs(pool, schema)).toBe(0);
+  });
+
+  it('a Date is stored as its ISO string and an undefined property is left out, as JSON does', async () => {
+    const when = new Date('2026-01-02T03:04:05.678Z');
+    const id = await sink.push('lenient', { keep: 1, when, u: undefined });
+    expect((await app.get(QueueAdmin).getJob(id))?.data).toEqual({ keep: 1, when: '2026-01-02T03:04:05.678Z' });
     await pool.query(`DELETE FROM ${s}.jobs`);
   });
 });
