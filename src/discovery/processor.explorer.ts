@@ -37,7 +37,7 @@ export class ProcessorExplorer {
       }
       if (seen.has(wrapper.instance)) continue;
       seen.add(wrapper.instance);
-      const className = (wrapper.metatype as { name?: string })?.name ?? String(wrapper.name);
+      const className = classNameOf(wrapper);
       if (!wrapper.isDependencyTreeStatic()) {
         throw new ProcessorDefinitionError(`@Processor ${className} must not be request-scoped: workers run outside requests`);
       }
@@ -52,6 +52,7 @@ export class ProcessorExplorer {
       if (methods.length === 0) {
         throw new ProcessorDefinitionError(`@Processor ${className} has no @Process methods`);
       }
+      validateProcessorOptions(className, meta.options as Record<string, unknown>);
       for (const m of methods) {
         const label = `${className}.${String(m.methodName)}`;
         const fn = (wrapper.instance as Record<string | symbol, unknown>)[m.methodName];
@@ -67,7 +68,6 @@ export class ProcessorExplorer {
             `Two handlers for job "${m.name}" of queue "${meta.queue}": ${existing.label} and ${label}`,
           );
         }
-        validateProcessorOptions(className, meta.options as Record<string, unknown>);
         const options = { ...meta.options, ...m.options } as Record<string, unknown>;
         validateHandlerOptions(label, options);
         handlers.set(m.name, {
@@ -91,12 +91,16 @@ export class ProcessorExplorer {
   }
 }
 
+function classNameOf(wrapper: InstanceWrapper): string {
+  return (wrapper.metatype as { name?: string })?.name ?? String(wrapper.name);
+}
+
 /** `@Process` methods on a class without `@Processor` would never run: refuse them at bootstrap. */
 function refuseStrayHandlers(wrapper: InstanceWrapper): void {
   if (!wrapper.metatype || typeof wrapper.metatype !== 'function') return;
   const methods: ProcessMetadata[] | undefined = Reflect.getMetadata(PROCESS_METADATA, wrapper.metatype);
   if (!methods?.length) return;
-  const className = (wrapper.metatype as { name?: string }).name || String(wrapper.name);
+  const className = classNameOf(wrapper);
   const names = methods.map((m) => `${String(m.methodName)} (@Process(${JSON.stringify(m.name)}))`).join(', ');
   throw new ProcessorDefinitionError(
     `${className} has @Process methods but no @Processor: ${names} would never run. ` +
