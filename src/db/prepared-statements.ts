@@ -19,16 +19,6 @@ export function explainStatementError(err: unknown): unknown {
 /** The probe gives up (inconclusive) when a statement waits this long for a server connection. */
 const PROBE_TIMEOUT_MS = 3000;
 
-/**
- * Makes a transaction-mode pooler that drops prepared statements fail at bootstrap, with the
- * error that names `preparedStatements: false`, instead of in the first claim deep in a worker.
- *
- * Client A prepares a statement; client B opens a transaction, which a transaction pooler
- * serves with the server connection A just gave back (PgBouncer reuses the last one first);
- * A's second run must then go to another server connection, where its statement does not
- * exist. On a direct connection, or a pooler that keeps prepared statements (PgBouncer 1.21+
- * with max_prepared_statements), both runs succeed. Needs two connections; a pool of one skips it.
- */
 /** A client within `ms`, or null; a client that comes later goes straight back to the pool. */
 async function connectWithin(pool: Pool, ms: number): Promise<PoolClient | null> {
   let timer: NodeJS.Timeout | undefined;
@@ -41,6 +31,16 @@ async function connectWithin(pool: Pool, ms: number): Promise<PoolClient | null>
   return null;
 }
 
+/**
+ * Makes a transaction-mode pooler that drops prepared statements fail at bootstrap, with the
+ * error that names `preparedStatements: false`, instead of in the first claim deep in a worker.
+ *
+ * Client A prepares a statement; client B opens a transaction, which a transaction pooler
+ * serves with the server connection A just gave back (PgBouncer reuses the last one first);
+ * A's second run must then go to another server connection, where its statement does not
+ * exist. On a direct connection, or a pooler that keeps prepared statements (PgBouncer 1.21+
+ * with max_prepared_statements), both runs succeed. Needs two connections; a pool of one skips it.
+ */
 export async function checkPreparedStatements(pool: Pool): Promise<void> {
   if (poolMax(pool) < 2) return;
   const name = `pgq_probe_${Math.random().toString(36).slice(2, 10)}`;

@@ -104,7 +104,7 @@ export class QueueSink {
     return landed.then(
       async (row) => (row ? id : (await this.insert([{ ...job, id }], undefined, 'options'))[0]),
       async (err) => {
-        throw await this.translateUniqueViolation(err, [job], [id], exec);
+        throw await this.translateInsertError(err, [job], [id], exec);
       },
     );
   }
@@ -150,12 +150,13 @@ export class QueueSink {
         txField,
       );
     } catch (err) {
-      throw await this.translateUniqueViolation(err, jobs, ids, exec);
+      throw await this.translateInsertError(err, jobs, ids, exec);
     }
     return ids;
   }
 
-  private async translateUniqueViolation(err: unknown, jobs: ValidatedJob[], ids: string[], exec: Executor): Promise<unknown> {
+  /** A unique violation as the typed error it means; a lost prepared statement as the error naming the fix. */
+  private async translateInsertError(err: unknown, jobs: ValidatedJob[], ids: string[], exec: Executor): Promise<unknown> {
     const e = err as { code?: string; constraint?: string };
     if (e.code !== '23505') return explainStatementError(err);
     if (e.constraint === 'jobs_pkey') {
