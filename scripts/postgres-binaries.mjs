@@ -66,18 +66,21 @@ function canRun(file, ids) {
   return !r.error && r.status === 0;
 }
 
+/** True when the server's user passes every `test` flag (`-x`, `-w`) on the folder `dir`. */
+function folderAllows(dir, ids, flags) {
+  if (ids.uid === undefined) return true;
+  const tests = ['-d', ...flags].map((f) => `test ${f} "$1"`).join(' && ');
+  return spawnSync('/bin/sh', ['-c', tests, 'sh', dir], { ...ids, stdio: 'ignore' }).status === 0;
+}
+
 /** True when the server's user can enter `dir` (and so every folder above it). */
 export function canEnter(dir, ids) {
-  if (ids.uid === undefined) return true;
-  const r = spawnSync('/bin/sh', ['-c', 'test -d "$1" && test -x "$1"', 'sh', dir], { ...ids, stdio: 'ignore' });
-  return r.status === 0;
+  return folderAllows(dir, ids, ['-x']);
 }
 
 /** True when the server's user can create entries in `dir`. */
 export function canWrite(dir, ids) {
-  if (ids.uid === undefined) return true;
-  const r = spawnSync('/bin/sh', ['-c', 'test -d "$1" && test -w "$1" && test -x "$1"', 'sh', dir], { ...ids, stdio: 'ignore' });
-  return r.status === 0;
+  return folderAllows(dir, ids, ['-w', '-x']);
 }
 
 /**
