@@ -2,7 +2,7 @@ import { Module, Scope, type DynamicModule, type FactoryProvider, type ModuleMet
 import { DiscoveryModule } from '@nestjs/core';
 import pg from 'pg';
 import { QueueAdmin } from './admin/queue-admin.js';
-import { LocalWorkers } from './consumer/local-workers.js';
+import { LocalWorkers } from './direct-start/local-workers.js';
 import { Migrator } from './db/migrator.js';
 import { checkPreparedStatements } from './db/prepared-statements.js';
 import { checkServerVersion } from './db/server-version.js';

@@ -12,7 +12,7 @@ import { Acker, type Ack } from './consumer/acker.js';
 import { Fetcher } from './consumer/fetcher.js';
 import type { HandlerDefinition } from './consumer/handler-definition.js';
 import { Heartbeat } from './consumer/heartbeat.js';
-import { LocalWorkers } from './consumer/local-workers.js';
+import { LocalWorkers } from './direct-start/local-workers.js';
 import { Rescuer } from './consumer/rescuer.js';
 import { Worker } from './consumer/worker.js';
 import { WorkerIdentity } from './consumer/worker-identity.js';

@@ -6,7 +6,7 @@ import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
 import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
 import { reconcileJobsSql, releasedJob, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { ackParams, type Ack, type Acker } from './acker.js';
-import type { DirectStarter, StartedJobInsert } from './local-workers.js';
+import type { DirectStarter, StartedJobInsert } from '../direct-start/local-workers.js';
 import type { ClaimCapacity, Worker } from './worker.js';
 
 export interface FetcherContext {

@@ -4,7 +4,7 @@ import type { ClaimedRow } from '../db/sql/claim-jobs.js';
 import { releasedJob, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { JobTimeoutError, ResultNotSerializableError } from '../errors.js';
 import type { Job } from '../job.interfaces.js';
-import { toJsonb } from '../producer/job.validation.js';
+import { toJsonb } from '../encoding/jsonb.js';
 import type { ResolvedQueueConfig } from '../queue.options.js';
 import type { Ack } from './acker.js';
 import { errorText } from './error-text.js';

@@ -1,20 +1,8 @@
 import { didYouMean } from '../did-you-mean.js';
 import { InvalidJobError } from '../errors.js';
-import { LossyValue, stringifyKeepingEverything } from './lossy-values.js';
+import { toJsonb } from '../encoding/jsonb.js';
+import type { ValidatedJob } from '../encoding/validated-job.js';
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
-
-/** A job that passed every check, in the shape the insert statement binds. */
-export interface ValidatedJob {
-  id: string | null;
-  name: string;
-  payload: string;
-  maxAttempts: number | null;
-  priority: number;
-  runAt: Date | null;
-  delayMs: number | null;
-  metadata: string;
-  idempotencyKey: string | null;
-}
 
 export const MAX_JOB_NAME_LENGTH = 255;
 /** Bounded so that the (queue, idempotency_key) index entry stays far below btree's row limit. */
@@ -33,12 +21,6 @@ const JOB_OPTION_KEYS = new Set(['id', 'runAt', 'delayMs', 'priority', 'maxAttem
 const TX_KEYS = ['queryRunner', 'manager', 'client'] as const;
 const JOB_KEYS = new Set(['name', 'data', 'options']);
 
-/**
- * JSON.stringify escapes a NUL as \u0000 and a lone surrogate as \udXXX; jsonb refuses both.
- * The look-behind skips an escaped backslash, so a literal "\u0000" text is not a false hit.
- */
-const JSONB_UNSAFE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object') return false;
   const proto = Object.getPrototypeOf(v);
@@ -51,33 +33,6 @@ function textProblem(value: string, maxLength: number): string | undefined {
   if (value.includes('\0')) return 'must not contain a NUL byte (Postgres text cannot store it)';
   if (!value.isWellFormed()) return 'must be well-formed unicode (it has a lone surrogate)';
   return undefined;
-}
-
-/**
- * Serialises `value` as JSON for a jsonb column, or throws naming `field`. `refuseLossy` (job data
- * and metadata): a value JSON would drop or change is refused with its path (see lossy-values).
- */
-export function toJsonb(field: string, value: unknown, maxBytes: number, refuseLossy = false): string {
-  let json: string | undefined;
-  try {
-    json = refuseLossy ? stringifyKeepingEverything(field, value) : JSON.stringify(value);
-  } catch (err) {
-    if (err instanceof LossyValue) {
-      throw new InvalidJobError(err.path, `is ${err.what}, which JSON would drop or change: convert it first (e.g. [...set], Object.fromEntries(map), null)`);
-    }
-    throw new InvalidJobError(field, `is not JSON-serialisable: ${(err as Error).message}`);
-  }
-  if (json === undefined) {
-    throw new InvalidJobError(field, `is not JSON-serialisable (${typeof value} at top level)`);
-  }
-  if (JSONB_UNSAFE_ESCAPE.test(json)) {
-    throw new InvalidJobError(field, 'contains a NUL character or a lone surrogate, which jsonb cannot store');
-  }
-  // A JS string's length is at most its UTF-8 size, so most payloads skip the byte count.
-  if (json.length * 3 > maxBytes && Buffer.byteLength(json) > maxBytes) {
-    throw new InvalidJobError(field, `is ${Buffer.byteLength(json)} bytes as JSON, over the limit of ${maxBytes}`);
-  }
-  return json;
 }
 
 /** Checks the transaction options: at most one, and it must really be inside a transaction. */

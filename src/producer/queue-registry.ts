@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { quoteIdent } from '../db/identifier.js';
-import { LocalWorkers } from '../consumer/local-workers.js';
+import { LocalWorkers } from '../direct-start/local-workers.js';
 import { InvalidJobError } from '../errors.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue.tokens.js';

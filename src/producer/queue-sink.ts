@@ -5,11 +5,12 @@ import { statementNames } from '../db/identifier.js';
 import { explainStatementError } from '../db/prepared-statements.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql, insertOneJobSql } from '../db/sql/insert-jobs.js';
 import { insertStartedJobSql } from '../db/sql/insert-started-job.js';
-import type { LocalWorkers } from '../consumer/local-workers.js';
+import type { LocalWorkers } from '../direct-start/local-workers.js';
 import { executorFor, withSavepoint, type Executor } from './executor.js';
 import type { PushLimiter } from './push-limiter.js';
 import { nextJobId } from './job-id.js';
-import { validateJob, validateJobs, validateTransaction, type ValidatedJob } from './job.validation.js';
+import type { ValidatedJob } from '../encoding/validated-job.js';
+import { validateJob, validateJobs, validateTransaction } from './job.validation.js';
 
 export interface QueueSinkContext {
   pool: Pool;

@@ -1,4 +1,4 @@
-import type { ValidatedJob } from '../../producer/job.validation.js';
+import type { ValidatedJob } from '../../encoding/validated-job.js';
 
 /**
  * Inserts N jobs of one queue in one statement: the columns are zipped side by side with

@@ -1,0 +1,65 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The layers of src/ and which ones each may not import. Enqueue must not depend on the workers
+ * (and the hot path not on validation), so the producer and the consumer meet only in modules below
+ * both (encoding/, direct-start/); the statements in db/sql sit below every one of them.
+ */
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
+const FORBIDDEN: Record<string, string[]> = {
+  producer: ['consumer', 'discovery', 'admin'],
+  consumer: ['producer', 'discovery', 'admin'],
+  'db/sql': ['producer', 'consumer', 'discovery', 'admin', 'direct-start', 'notify'],
+  db: ['producer', 'consumer', 'discovery', 'admin', 'direct-start'],
+  encoding: ['producer', 'consumer', 'db', 'direct-start'],
+  'direct-start': ['producer', 'consumer'],
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/** The folder of src/ a file is in ('' for the root), e.g. 'db/sql' or 'producer'. */
+function layerOf(file: string): string {
+  return dirname(relative(SRC, file)).replace(/^\.$/, '');
+}
+
+/** Relative imports of a file, resolved to files under src/. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specs = [...text.matchAll(/^\s*(?:import|export)[^'"]*?from\s+'(\.[^']+)'/gm)].map((m) => m[1]);
+  return specs.map((s) => resolve(dirname(file), s));
+}
+
+function violations(): string[] {
+  const found: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const layer = layerOf(file);
+    const banned = FORBIDDEN[layer] ?? [];
+    for (const target of importsOf(file)) {
+      const targetLayer = layerOf(target);
+      if (banned.some((b) => targetLayer === b || targetLayer.startsWith(`${b}/`))) {
+        found.push(`${relative(SRC, file)} imports ${relative(SRC, target)}`);
+      }
+    }
+  }
+  return found;
+}
+
+describe('import direction', () => {
+  it('finds the imports it checks (the scan is not vacuous)', () => {
+    const sink = importsOf(join(SRC, 'producer/queue-sink.ts')).map((t) => relative(SRC, t));
+    expect(sink).toContain('direct-start/local-workers.js');
+    expect(sink).toContain('encoding/validated-job.js');
+    expect(importsOf(join(SRC, 'consumer/worker.ts')).map((t) => relative(SRC, t))).toContain('encoding/jsonb.js');
+  });
+
+  it('no import runs between producer and consumer, and db/sql imports neither', () => {
+    expect(violations()).toEqual([]);
+  });
+});
