@@ -86,10 +86,19 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
    * bus (so no stale wake can come later), and another is tried. After a direct one, nothing
    * else is pending: it sent no NOTIFY, and its completion wakes nothing.
    */
-  const warmUp = async (app: INestApplication, schema: string) => {
+  const warmUp = async (app: INestApplication, schema: string, direct = true) => {
     // The bus connects after app.init(): until it listens, a NOTIFY is lost (and its connect
     // wakes the fetcher for a catch-up claim).
     await waitFor('the LISTEN connection up', () => app.get(NotifyBus).connected);
+    if (!direct) {
+      // With direct start off no job can start directly: one claimed job, done and acked, with
+      // its NOTIFY flushed, leaves the worker idle with nothing pending.
+      const id = await sinkOf(app, 'direct').push('job', { n: -1 });
+      await waitFor('the warm-up job done', async () => (await statusOf(schema, id)) === 'done');
+      await waitFor('its ack to land', () => acksInFlight(app) === 0);
+      await flushBus(app, schema);
+      return;
+    }
     await waitFor('a warm-up job to start directly (the worker idle)', async () => {
       const id = await sinkOf(app, 'direct').push('job', { n: -1 });
       const direct = startedIds().includes(id);
@@ -196,7 +205,7 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
   it('a job left out of a claim because its handler was at its own concurrency is claimed when that handler frees a slot, not at the next poll', async () => {
     const schema = scope.fresh();
     const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 4, directStart: false }] });
-    await warmUp(app, schema);
+    await warmUp(app, schema, false);
     const sink = sinkOf(app, 'direct');
     gates.set(1, deferred<void>());
     const a = await sink.push('capped', { n: 1 });
@@ -214,7 +223,7 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
   it('with directStart: false an idle worker still gets the job, through NOTIFY and a claim', async () => {
     const schema = scope.fresh();
     const app = await boot({ schema, queues: [{ name: 'direct', directStart: false }] });
-    await warmUp(app, schema);
+    await warmUp(app, schema, false);
     const listener = await listenJobs(schema);
     try {
       const id = await sinkOf(app, 'direct').push('job', { n: 1 });
