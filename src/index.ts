@@ -7,11 +7,11 @@ export { InjectSink } from './decorators/inject-sink.decorator.js';
 export { getSinkToken } from './queue.tokens.js';
 export { QueueSink } from './producer/queue-sink.js';
 export { QueueRegistry } from './producer/queue-registry.js';
-export { QueueAdmin, type QueueStats } from './admin/queue-admin.js';
+export { QueueAdmin, type QueueCounts, type QueueStats } from './admin/queue-admin.js';
 export { NotifyBus, type NotifyListener, type ReconnectListener } from './notify/notify-bus.js';
 export { QueueOrchestrator } from './queue.orchestrator.js';
 export { Migrator, loadMigrations, MIGRATIONS_DIR } from './db/migrator.js';
-export type { Job, JobRecord, JobStatus, JobToPush, PushOptions, TransactionOptions } from './job.interfaces.js';
+export type { Job, JobAttemptError, JobRecord, JobStatus, JobToPush, PushOptions, TransactionOptions } from './job.interfaces.js';
 export {
   QueueError,
   InvalidJobError,

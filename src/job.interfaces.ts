@@ -1,6 +1,19 @@
 import type { Client, PoolClient } from 'pg';
 
-export type JobStatus = 'pending' | 'running' | 'done' | 'failed' | 'killed';
+/**
+ * `retrying`: an attempt failed and the job waits for its next one (in version 0.1 this was
+ * `failed`, which users of other queues read as final). `killed`: the last attempt failed, or the
+ * job was given up; nothing will run it again.
+ */
+export type JobStatus = 'pending' | 'running' | 'done' | 'retrying' | 'killed';
+
+/** One failed attempt, as `JobRecord.errors` keeps it. */
+export interface JobAttemptError {
+  attempt: number;
+  at: Date;
+  /** The error's stack (or description), cut to 8 kB. */
+  error: string;
+}
 
 /** The job a `@Process` handler receives. */
 export interface Job<T = unknown> {
@@ -28,7 +41,11 @@ export interface JobRecord<T = unknown> {
   data: T;
   status: JobStatus;
   attempts: number;
-  /** `null` when the job was pushed without `maxAttempts`: the handler's or queue's default applies. */
+  /**
+   * The attempts the job is allowed: the push's `maxAttempts`, else the value the worker resolved
+   * (handler, queue, module) once an attempt ended; `null` only for a job pushed without it that
+   * has not finished an attempt yet (the worker that runs it decides).
+   */
   maxAttempts: number | null;
   priority: number;
   runAt: Date;
@@ -36,7 +53,10 @@ export interface JobRecord<T = unknown> {
   lockedAt: Date | null;
   lockedBy: string | null;
   doneAt: Date | null;
+  /** The error of the latest attempt, in full; `null` when it succeeded (or none has ended). */
   lastError: string | null;
+  /** Every failed attempt, oldest first (the latest 20): kept after a success. */
+  errors: JobAttemptError[];
   result: unknown;
   metadata: Record<string, unknown>;
   idempotencyKey: string | null;

@@ -14,6 +14,7 @@ import type { HandlerDefinition } from './consumer/handler-definition.js';
 import { Heartbeat } from './consumer/heartbeat.js';
 import { LocalWorkers } from './direct-start/local-workers.js';
 import { Rescuer } from './consumer/rescuer.js';
+import { UnhandledNameWatch } from './consumer/unhandled-names.js';
 import { Worker } from './consumer/worker.js';
 import { WorkerIdentity } from './consumer/worker-identity.js';
 import { jobsChannel, quoteIdent, statementNames } from './db/identifier.js';
@@ -49,6 +50,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
   private acker: Acker | null = null;
   private heartbeat: Heartbeat | null = null;
   private rescuer: Rescuer | null = null;
+  private unhandledNames: UnhandledNameWatch | null = null;
   private planSizeClass: PlanSizeClass | null = null;
   private unsubscribe: Array<() => void> = [];
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -103,11 +105,12 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       });
       this.runtimes.set(queue, { worker, fetcher });
     }
+    const names = new Map(queues.map((q) => [q, [...this.handlers.get(q)!.keys()]]));
     this.heartbeat = new Heartbeat(
       this.pool,
       this.s,
       this.identity,
-      queues,
+      names,
       this.options.heartbeatIntervalMs,
       this.options.orphanTimeoutMs,
       () => this.runtimes.forEach((r) => r.fetcher.requestReconcile()),
@@ -116,6 +119,15 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     await this.heartbeat.start();
     this.rescuer = new Rescuer(this.pool, this.s, jobsChannel(this.options.schema), this.options.orphanTimeoutMs, this.options.pollIntervalMs);
     this.rescuer.start();
+    this.unhandledNames = new UnhandledNameWatch(
+      this.pool,
+      this.s,
+      names,
+      UnhandledNameWatch.intervalFor(this.options.pollIntervalMs),
+      this.options.orphanTimeoutMs,
+      (queue) => this.runtimes.get(queue)!.worker.saturated,
+    );
+    this.unhandledNames.start();
     this.unsubscribe.push(
       this.bus.subscribe(jobsChannel(this.options.schema), (payload) => this.notified(payload)),
       // Catch up after every (re)connect: NOTIFYs sent while we were not listening are gone, and
@@ -149,6 +161,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     await this.release(aborted, `unfinished job(s) after the ${this.options.shutdownGraceMs} ms grace period`, 'warn');
     await this.acker?.stop(Math.max(1000, this.options.shutdownGraceMs));
     await this.rescuer?.stop();
+    await this.unhandledNames?.stop();
     await this.heartbeat?.stop();
     await this.planSizeClass?.stop();
     this.state = 'stopped';
@@ -203,7 +216,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = new Set<string>();
     for (const a of acks) {
       queues.add(a.queue);
-      if (a.status === 'failed' && landed.has(a.id)) this.runtimes.get(a.queue)?.fetcher.wakeIn(a.retryDelayMs);
+      if (a.status === 'retrying' && landed.has(a.id)) this.runtimes.get(a.queue)?.fetcher.wakeIn(a.retryDelayMs);
     }
     for (const q of queues) this.runtimes.get(q)?.fetcher.slotFreed();
   }

@@ -12,7 +12,7 @@ const QUEUE = 'bench';
 // the UPDATE as an array (`id = ANY(ARRAY(...))`), as this project's claim does, not as a join on the
 // subquery: the join is often planned as a hash join over the table and drained batches of 500 at about
 // 0.7 of the rate (`node bench/probe-claim.mjs batch` runs both forms; they share PICK and SET_RUNNING).
-const PICK = `SELECT id FROM ${SCHEMA}.jobs WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()
+const PICK = `SELECT id FROM ${SCHEMA}.jobs WHERE queue = $2 AND status IN ('pending', 'retrying') AND run_at <= now()
       ORDER BY priority DESC, run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED`;
 const SET_RUNNING = `UPDATE ${SCHEMA}.jobs j SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $1`;
 /** The raw loop's claim and completion; bench/micro.mjs runs the same statements. */

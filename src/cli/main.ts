@@ -9,6 +9,7 @@ import pg from 'pg';
 import { Migrator } from '../db/migrator.js';
 import { quoteIdent } from '../db/identifier.js';
 import { statsSql } from '../db/sql/admin.js';
+import { currentStatus, JOB_STATUSES } from '../db/sql/job-columns.js';
 import { resolveQueueOptions } from '../queue.options.js';
 
 const USAGE = `Usage: nestjs-pg-queue <migrate|stats> [--database-url URL] [--schema NAME] [--json]
@@ -21,7 +22,6 @@ const USAGE = `Usage: nestjs-pg-queue <migrate|stats> [--database-url URL] [--sc
   --json               stats: print JSON instead of a table
   -h, --help           print this help`;
 
-const STATUSES = ['pending', 'running', 'done', 'failed', 'killed'] as const;
 
 class UsageError extends Error {}
 
@@ -84,8 +84,8 @@ async function stats(pool: pg.Pool, cmd: Command): Promise<void> {
   const rows = (await pool.query<{ queue: string; status: string; count: number }>(statsSql(quoteIdent(cmd.schema)))).rows;
   const byQueue: Record<string, Record<string, number>> = {};
   for (const r of rows) {
-    byQueue[r.queue] ??= Object.fromEntries(STATUSES.map((s) => [s, 0]));
-    byQueue[r.queue][r.status] = r.count;
+    byQueue[r.queue] ??= Object.fromEntries(JOB_STATUSES.map((s) => [s, 0]));
+    byQueue[r.queue][currentStatus(r.status)] += r.count;
   }
   if (cmd.json) {
     console.log(JSON.stringify(byQueue, null, 2));
@@ -96,8 +96,8 @@ async function stats(pool: pg.Pool, cmd: Command): Promise<void> {
     console.log(`No jobs in schema "${cmd.schema}".`);
     return;
   }
-  const header = ['queue', ...STATUSES];
-  const table = [header, ...queues.map((q) => [q, ...STATUSES.map((s) => String(byQueue[q][s]))])];
+  const header = ['queue', ...JOB_STATUSES];
+  const table = [header, ...queues.map((q) => [q, ...JOB_STATUSES.map((s) => String(byQueue[q][s]))])];
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   for (const row of table) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
 }

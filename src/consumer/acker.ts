@@ -14,11 +14,13 @@ export interface Ack {
   result: string | null;
   error: string | null;
   retryDelayMs: number;
+  /** The attempts the worker allowed this job (the push's, else the handler's, queue's or module's). */
+  maxAttempts: number;
 }
 
 const MAX_BATCH = 128;
 
-/** The seven arrays both the ack statement and the ack-and-claim statement bind, in order. */
+/** The eight arrays both the ack statement and the ack-and-claim statement bind, in order. */
 export function ackParams(batch: Ack[]): unknown[] {
   return [
     batch.map((a) => a.id),
@@ -28,6 +30,7 @@ export function ackParams(batch: Ack[]): unknown[] {
     batch.map((a) => a.result),
     batch.map((a) => a.error),
     batch.map((a) => a.retryDelayMs),
+    batch.map((a) => a.maxAttempts),
   ];
 }
 

@@ -18,12 +18,17 @@ export class Heartbeat {
     private readonly pool: Pool,
     private readonly schemaSql: string,
     private readonly identity: WorkerIdentity,
-    private readonly queues: string[],
+    /** The job names this process has handlers for, by queue. */
+    private readonly names: Map<string, string[]>,
     private readonly intervalMs: number,
     private readonly orphanTimeoutMs: number,
     private readonly onTick: () => void,
     private readonly onLeaseLost: (oldWorkerId: string) => void,
   ) {}
+
+  private get queues(): string[] {
+    return [...this.names.keys()];
+  }
 
   async start(): Promise<void> {
     if (this.timer) return;
@@ -44,7 +49,12 @@ export class Heartbeat {
   }
 
   private async register(): Promise<void> {
-    await this.pool.query(registerWorkerSql(this.schemaSql), [this.identity.workerId, this.identity.leaseHash, this.queues]);
+    await this.pool.query(registerWorkerSql(this.schemaSql), [
+      this.identity.workerId,
+      this.identity.leaseHash,
+      this.queues,
+      JSON.stringify(Object.fromEntries(this.names)),
+    ]);
   }
 
   private async beat(): Promise<void> {

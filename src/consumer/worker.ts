@@ -166,6 +166,11 @@ export class Worker {
     return this.handlers.has(name) && this.prefetched.length === 0 && this.active.size + unacked < this.queue.concurrency && this.canStart(name);
   }
 
+  /** Every slot is taken: the queue's due rows may be a backlog this worker is draining. */
+  get saturated(): boolean {
+    return this.active.size >= this.queue.concurrency;
+  }
+
   private canStart(name: string): boolean {
     if (this.active.size >= this.queue.concurrency) return false;
     const cap = this.handlers.get(name)!.concurrency;
@@ -298,7 +303,7 @@ export class Worker {
     }
     let ack: Ack;
     if (!failed) {
-      ack = { id: entry.id, queue: this.queue.name, attempt: entry.attempt, lockedBy: entry.lockedBy, status: 'done', result, error: null, retryDelayMs: 0 };
+      ack = { id: entry.id, queue: this.queue.name, attempt: entry.attempt, lockedBy: entry.lockedBy, status: 'done', result, error: null, retryDelayMs: 0, maxAttempts };
     } else {
       const last = entry.attempt >= maxAttempts;
       let delay = 0;
@@ -314,10 +319,11 @@ export class Worker {
         queue: this.queue.name,
         attempt: entry.attempt,
         lockedBy: entry.lockedBy,
-        status: last ? 'killed' : 'failed',
+        status: last ? 'killed' : 'retrying',
         result: null,
         error: errorText(error),
         retryDelayMs: delay,
+        maxAttempts,
       };
     }
     // Leave `active` and queue the ack in one synchronous step (see the class invariant). The slot

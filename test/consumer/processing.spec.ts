@@ -83,24 +83,34 @@ describe('consumer: processing', () => {
     expect(job.signal.aborted).toBe(false);
   });
 
-  it('a job failing twice then succeeding shows attempts 1, 2, 3', async () => {
+  it('a job failing twice then succeeding shows attempts 1, 2, 3, the resolved maxAttempts and the two errors as history', async () => {
     failUntil.set('f3', 3);
     const id = await sink.push('flaky', { key: 'f3' });
     const rec = await status(id, 'done');
     expect(rec.attempts).toBe(3);
     expect(rec.result).toBe(3);
+    // Pushed without maxAttempts: the module's 5, as the worker resolved it, not null.
+    expect(rec.maxAttempts).toBe(5);
+    // The latest attempt succeeded: no lastError; the failed ones are kept, oldest first.
+    expect(rec.lastError).toBeNull();
+    expect(rec.errors.map((e) => e.attempt)).toEqual([1, 2]);
+    rec.errors.forEach((e, i) => {
+      expect(e.error).toMatch(new RegExp(`^Error: flaky failure ${i + 1}\\n\\s+at `));
+      expect(e.at).toBeInstanceOf(Date);
+    });
+    expect(rec.errors[0].at.getTime()).toBeLessThanOrEqual(rec.errors[1].at.getTime());
     expect(runs.filter((r) => r.id === id).map((r) => r.attempt)).toEqual([1, 2, 3]);
   });
 
-  it('a failed attempt is recorded as failed with last_error and run_at pushed out', async () => {
+  it('a failed attempt is recorded as retrying with last_error and run_at pushed out', async () => {
     const id = await sink.push('always-fails', {}, { maxAttempts: 3 });
     // Read in the same statement as the status: what the failed attempt wrote, however late we look.
-    const failed = await waitFor(`job ${id} to be failed`, async () => {
+    const failed = await waitFor(`job ${id} to be retrying`, async () => {
       const r = await pool.query(
         `SELECT status, attempts, last_error, extract(epoch FROM run_at - created_at) * 1000 AS pushed_out_ms FROM ${schema}.jobs WHERE id = $1`,
         [id],
       );
-      return r.rows[0]?.status === 'failed' ? r.rows[0] : null;
+      return r.rows[0]?.status === 'retrying' ? r.rows[0] : null;
     });
     expect(failed.attempts).toBe(1);
     expect(failed.last_error).toContain('Error: nope');
@@ -111,6 +121,8 @@ describe('consumer: processing', () => {
     expect(rec.attempts).toBe(3);
     expect(rec.lastError).toContain('Error: nope');
     expect(rec.lastError).toContain('at '); // the stack is kept
+    expect(rec.errors.map((e) => e.attempt)).toEqual([1, 2, 3]);
+    expect(rec.errors[2].error).toBe(rec.lastError);
   });
 
   it('maxAttempts 1 plus a throw ends killed and is never fetched again', async () => {

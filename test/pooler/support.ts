@@ -1,4 +1,3 @@
-import type { LoggerService } from '@nestjs/common';
 import pg from 'pg';
 import { DataSource, EntitySchema } from 'typeorm';
 import { afterAll, beforeAll } from 'vitest';
@@ -60,17 +59,4 @@ export async function pooledDataSource(url: string, schema: string): Promise<Dat
   return ds;
 }
 
-/** A Nest logger that keeps every warning and log line, for tests that expect one. */
-export class CapturingLogger implements LoggerService {
-  readonly warnings: string[] = [];
-  readonly logs: string[] = [];
-  log(message: unknown): void {
-    this.logs.push(String(message));
-  }
-  error(): void {}
-  debug(): void {}
-  verbose(): void {}
-  warn(message: unknown): void {
-    this.warnings.push(String(message));
-  }
-}
+export { CapturingLogger } from '../helpers/logger.js';

@@ -48,6 +48,7 @@ describe('push / pushMany store every option exactly', () => {
       lockedBy: null,
       doneAt: null,
       lastError: null,
+      errors: [],
       result: null,
       metadata,
       idempotencyKey: 'user-42-welcome',

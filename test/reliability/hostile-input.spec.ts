@@ -219,7 +219,7 @@ describe('reliability: hostile input', () => {
     expect(liveBefore.length).toBe(HOSTILE_QUEUES.length);
     // Registering under its id, for one of its queues or for another one ('plain' has no handler
     // here), adds nothing and replaces nothing.
-    await pool.query(registerWorkerSql(s), [liveId, wrong, [HOSTILE_QUEUES[0], 'plain']]);
+    await pool.query(registerWorkerSql(s), [liveId, wrong, [HOSTILE_QUEUES[0], 'plain'], '{}']);
     expect(await rowsOf(liveId)).toEqual(liveBefore);
     expect((await pool.query(unregisterWorkerSql(s), [liveId, wrong])).rowCount).toBe(0);
 

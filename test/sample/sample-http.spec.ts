@@ -118,7 +118,13 @@ describe('sample app: HTTP contract', () => {
       return j.status === 'done' ? j : null;
     });
     expect(job).toMatchObject({ queue: 'reports', name: 'generate', status: 'done', attempts: 2, result: { title: 'Q3', rows: 42, attempt: 2 } });
-    expect(job.lastError).toMatch(/first attempt fails on purpose/);
+    // The handler's maxAttempts, as the worker resolved it (the push gave none); the latest
+    // attempt succeeded, so lastError is clear and the first attempt's error is in the history.
+    expect(job.maxAttempts).toBe(3);
+    expect(job.lastError).toBeNull();
+    expect(job.errors).toHaveLength(1);
+    expect(job.errors[0]).toMatchObject({ attempt: 1, error: expect.stringMatching(/^Error: report backend unavailable \(the first attempt fails on purpose\)\n\s+at /) });
+    expect(Number.isNaN(Date.parse(job.errors[0].at))).toBe(false);
   });
 
   it('POST /reports with a bad title -> 400', async () => {
@@ -139,7 +145,7 @@ describe('sample app: HTTP contract', () => {
     const done = Object.fromEntries(rows.map((r) => [r.queue, r.n]));
     expect(Object.keys(stats).sort()).toEqual(['emails', 'reports']);
     for (const q of ['emails', 'reports']) {
-      expect(Object.keys(stats[q]).sort()).toEqual(['done', 'failed', 'killed', 'pending', 'running']);
+      expect(Object.keys(stats[q]).sort()).toEqual(['done', 'killed', 'pending', 'retrying', 'running', 'unhandled']);
       expect(stats[q].done).toBe(done[q] ?? 0);
     }
     expect(stats.reports.done).toBeGreaterThanOrEqual(4);

@@ -12,8 +12,8 @@ export class ReportsProcessor {
   private readonly logger = new Logger(ReportsProcessor.name);
 
   /**
-   * Fails its first attempt on purpose, to show a retry: the failure is recorded in `lastError`,
-   * the job waits the fixed 200 ms backoff, and the second attempt succeeds.
+   * Fails its first attempt on purpose, to show a retry: the failure is recorded in `errors` (and in
+   * `lastError` until the next attempt succeeds), the job waits the fixed 200 ms backoff, and the second attempt succeeds.
    */
   @Process('generate', { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 200 } })
   async generate(job: Job<ReportJob>): Promise<{ title: string; rows: number; attempt: number }> {

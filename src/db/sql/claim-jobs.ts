@@ -29,7 +29,7 @@ export function claimJobsSql(s: string, p = 1): string {
 SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $${p}
 WHERE j.id = ANY(ARRAY(
   SELECT id FROM ${s}.jobs
-  WHERE queue = $${p + 1} AND status IN ('pending', 'failed') AND run_at <= now() AND name = ANY($${p + 2}::text[])
+  WHERE queue = $${p + 1} AND status IN ('pending', 'retrying', 'failed') AND run_at <= now() AND name = ANY($${p + 2}::text[])
     AND EXISTS (
       SELECT 1 FROM ${s}.workers w
       WHERE w.worker_id = $${p} AND w.queue = $${p + 1} AND w.last_seen > now() - $${p + 4} * interval '1 millisecond'

@@ -1,11 +1,13 @@
 /**
  * Registers a worker process for each of its queues, with the hash of its lease token. A worker
  * id already registered under another lease is left alone: a wrong token cannot add rows (and so
- * heartbeats it could keep fresh) under another worker's id.
+ * heartbeats it could keep fresh) under another worker's id. $4 is a JSON object of the job names
+ * each queue has handlers for (`{ queue: [names] }`), stored so that names no live worker
+ * handles can be reported.
  */
 export function registerWorkerSql(s: string): string {
-  return `INSERT INTO ${s}.workers (worker_id, queue, lease_hash)
-SELECT $1, q, $2 FROM unnest($3::text[]) AS q
+  return `INSERT INTO ${s}.workers (worker_id, queue, lease_hash, names)
+SELECT $1, q, $2, ARRAY(SELECT jsonb_array_elements_text($4::jsonb -> q)) FROM unnest($3::text[]) AS q
 WHERE NOT EXISTS (SELECT 1 FROM ${s}.workers w WHERE w.worker_id = $1 AND w.lease_hash <> $2)
 ON CONFLICT (worker_id, queue) DO NOTHING`;
 }

@@ -1,3 +1,7 @@
+import { appendErrorSql } from './complete-jobs.js';
+
+const RESCUE_ERROR = `'worker ' || coalesce(j.locked_by, '?') || ' stopped heartbeating during attempt ' || j.attempts`;
+
 /**
  * Any live process runs this: `running` jobs whose worker has no heartbeat newer than $1 ms
  * (including a worker with no row at all) go back to `pending` with their attempt still counted,
@@ -9,7 +13,8 @@ export function rescueOrphansSql(s: string): string {
   UPDATE ${s}.jobs j
   SET status = CASE WHEN j.max_attempts IS NOT NULL AND j.attempts >= j.max_attempts THEN 'killed' ELSE 'pending' END,
       done_at = CASE WHEN j.max_attempts IS NOT NULL AND j.attempts >= j.max_attempts THEN now() ELSE NULL END,
-      last_error = 'worker ' || coalesce(j.locked_by, '?') || ' stopped heartbeating during attempt ' || j.attempts,
+      last_error = ${RESCUE_ERROR},
+      errors = ${appendErrorSql('j.errors', 'j.attempts', RESCUE_ERROR)},
       locked_at = NULL,
       locked_by = NULL
   WHERE j.status = 'running'
