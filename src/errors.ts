@@ -124,3 +124,32 @@ export class UnknownQueueError extends QueueError {
     );
   }
 }
+
+/**
+ * The queue's database cannot be reached: at bootstrap (after the `bootRetry` attempts) or for a
+ * push. Names where it looked (never the password); `cause` is pg's error. A push that rejects
+ * with it wrote nothing.
+ */
+export class DatabaseUnavailableError extends QueueError {
+  constructor(
+    readonly target: DatabaseTarget,
+    readonly schema: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super('DATABASE_UNAVAILABLE', `The queue's database is unavailable (${describeTarget(target)}, schema "${schema}"): ${detail}`, options);
+  }
+}
+
+/** Where a connection goes, without its password. */
+export interface DatabaseTarget {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+}
+
+export function describeTarget(t: DatabaseTarget): string {
+  const host = t.host.startsWith('/') ? `socket ${t.host}` : `host ${t.host}`;
+  return `${host}, port ${t.port}, database "${t.database}", user "${t.user}"`;
+}

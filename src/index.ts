@@ -1,6 +1,7 @@
 export { QueueModule, type QueueModuleAsyncOptions } from './queue.module.js';
 export type { QueueModuleOptions, QueueConfig } from './queue.options.js';
 export type { BackoffOptions } from './backoff.js';
+export type { BootRetryOptions } from './db/boot-retry.js';
 export { Processor, type ProcessorOptions } from './decorators/processor.decorator.js';
 export { Process, type ProcessOptions } from './decorators/process.decorator.js';
 export { InjectSink } from './decorators/inject-sink.decorator.js';
@@ -25,4 +26,6 @@ export {
   PreparedStatementsError,
   UnsupportedServerError,
   UnknownQueueError,
+  DatabaseUnavailableError,
+  type DatabaseTarget,
 } from './errors.js';

@@ -1,8 +1,10 @@
-import { Module, Scope, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { Logger, Module, Scope, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import pg from 'pg';
 import { QueueAdmin } from './admin/queue-admin.js';
 import { LocalWorkers } from './direct-start/local-workers.js';
+import { withBootRetry } from './db/boot-retry.js';
+import { targetOf } from './db/connection-errors.js';
 import { Migrator } from './db/migrator.js';
 import { checkPreparedStatements } from './db/prepared-statements.js';
 import { checkServerVersion } from './db/server-version.js';
@@ -43,11 +45,19 @@ const coreProviders: Provider[] = [
     provide: QUEUE_SCHEMA_READY,
     useFactory: async (options: ResolvedQueueOptions, pool: pg.Pool) => {
       const migrator = new Migrator(pool, options.schema);
+      const target = targetOf(options.connection ?? (pool as unknown as { options: pg.ClientConfig }).options);
       try {
-        await checkServerVersion(pool);
-        if (options.migrate) await migrator.migrate();
-        else await migrator.verify();
-        if (options.preparedStatements) await checkPreparedStatements(pool);
+        // Every step is safe to repeat: each migration is a transaction of its own, recorded in it.
+        await withBootRetry(
+          async () => {
+            await checkServerVersion(pool);
+            if (options.migrate) await migrator.migrate();
+            else await migrator.verify();
+            if (options.preparedStatements) await checkPreparedStatements(pool);
+          },
+          options.bootRetry,
+          { target, schema: options.schema, logger: new Logger('QueueModule') },
+        );
       } catch (err) {
         // Bootstrap fails here and no shutdown hook will run: close the pool we created.
         if (!options.pool) await pool.end().catch(() => undefined);

@@ -2,6 +2,7 @@ import type { ClientConfig, Pool, PoolConfig } from 'pg';
 import { didYouMean } from './did-you-mean.js';
 import { InvalidQueueOptionsError } from './errors.js';
 import { validateBackoff, type BackoffOptions } from './backoff.js';
+import { resolveBootRetry, type BootRetryOptions, type ResolvedBootRetry } from './db/boot-retry.js';
 
 /** One queue: a name, or a name with settings that override the module's. */
 export interface QueueConfig {
@@ -56,6 +57,10 @@ export interface QueueModuleOptions {
    * RDS Proxy, Supabase's and Neon's poolers in transaction mode).
    */
   preparedStatements?: boolean;
+  /** Retries at bootstrap while the database cannot be reached. Default 5 attempts over about 8 s; false: one. */
+  bootRetry?: BootRetryOptions | boolean;
+  /** While the database is unreachable, how often one summary line is logged. Default 30 s. */
+  outageLogIntervalMs?: number;
 }
 
 export interface ResolvedQueueConfig {
@@ -84,6 +89,8 @@ export interface ResolvedQueueOptions {
   backoff: BackoffOptions;
   maxPayloadBytes: number;
   preparedStatements: boolean;
+  bootRetry: ResolvedBootRetry;
+  outageLogIntervalMs: number;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
@@ -92,7 +99,7 @@ export const DEFAULT_CONCURRENCY = 10;
 const MODULE_KEYS = new Set([
   'connection', 'pool', 'listenConnection', 'schema', 'migrate', 'queues', 'workers', 'pollIntervalMs',
   'heartbeatIntervalMs', 'orphanTimeoutMs', 'shutdownGraceMs', 'maxAttempts', 'backoff', 'maxPayloadBytes',
-  'preparedStatements',
+  'preparedStatements', 'bootRetry', 'outageLogIntervalMs',
 ]);
 const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff']);
 /** One claim holds at most this many row locks; more would be one long statement. */
@@ -235,5 +242,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
     backoff,
     maxPayloadBytes,
     preparedStatements: options.preparedStatements ?? true,
+    bootRetry: resolveBootRetry(options.bootRetry),
+    outageLogIntervalMs: positiveInt('outageLogIntervalMs', options.outageLogIntervalMs, 30_000, 100),
   };
 }

@@ -12,7 +12,7 @@ export async function createQueueApp(
   imports: any[] = [],
   logger?: LoggerService,
 ): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
+  const builder = Test.createTestingModule({
     imports: [
       QueueModule.forRoot({
         connection: { connectionString: databaseUrl(), max: 5 },
@@ -23,7 +23,10 @@ export async function createQueueApp(
       ...imports,
     ],
     providers,
-  }).compile();
+  });
+  // What the providers log while the module compiles (the boot's database work) goes here too.
+  if (logger) builder.setLogger(logger);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ logger: logger ?? (process.env.TEST_LOGS ? undefined : false) });
   try {
     await app.init();
