@@ -135,10 +135,14 @@ export class DatabaseUnavailableError extends QueueError {
     readonly target: DatabaseTarget,
     readonly schema: string,
     detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; jobIds?: string[] },
   ) {
     super('DATABASE_UNAVAILABLE', `The queue's database is unavailable (${describeTarget(target)}, schema "${schema}"): ${detail}`, options);
+    this.jobIds = options?.jobIds ?? [];
   }
+
+  /** For a push: the ids its jobs were to have, so that a retry can reuse them (`options.id`). */
+  readonly jobIds: string[];
 }
 
 /** Where a connection goes, without its password. */

@@ -12,6 +12,7 @@ import { ProcessorExplorer } from './discovery/processor.explorer.js';
 import { requestedSinkQueues } from './decorators/inject-sink.decorator.js';
 import { UnknownQueueError } from './errors.js';
 import { NotifyBus } from './notify/notify-bus.js';
+import { OutageReporter } from './outage/outage-reporter.js';
 import { QueueRegistry } from './producer/queue-registry.js';
 import { QueueOrchestrator } from './queue.orchestrator.js';
 import { resolveQueueOptions, type QueueModuleOptions, type ResolvedQueueOptions } from './queue.options.js';
@@ -68,14 +69,21 @@ const coreProviders: Provider[] = [
     inject: [QUEUE_RESOLVED_OPTIONS, QUEUE_POOL],
   },
   {
-    provide: NotifyBus,
+    provide: OutageReporter,
     useFactory: (options: ResolvedQueueOptions, pool: pg.Pool) =>
+      new OutageReporter(targetOf(options.connection ?? (pool as unknown as { options: pg.ClientConfig }).options), options.outageLogIntervalMs),
+    inject: [QUEUE_RESOLVED_OPTIONS, QUEUE_POOL],
+  },
+  {
+    provide: NotifyBus,
+    useFactory: (options: ResolvedQueueOptions, pool: pg.Pool, outage: OutageReporter) =>
       new NotifyBus({
+        outage,
         connection: options.listenConnection ?? options.connection ?? (pool as unknown as { options: pg.ClientConfig }).options,
         // The delivery probe's NOTIFY goes the way the insert trigger's do: through the queue's pool.
         notify: async (channel, payload) => void (await pool.query('SELECT pg_notify($1, $2)', [channel, payload])),
       }),
-    inject: [QUEUE_RESOLVED_OPTIONS, QUEUE_POOL],
+    inject: [QUEUE_RESOLVED_OPTIONS, QUEUE_POOL, OutageReporter],
   },
   LocalWorkers,
   QueueRegistry,

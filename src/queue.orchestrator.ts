@@ -23,6 +23,7 @@ import { nextDueSql } from './db/sql/next-due.js';
 import { releaseJobsParams, releaseJobsSql, type ReleasedJob } from './db/sql/release-jobs.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
 import { NotifyBus } from './notify/notify-bus.js';
+import { OutageReporter } from './outage/outage-reporter.js';
 import type { ResolvedQueueOptions } from './queue.options.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from './queue.tokens.js';
 
@@ -62,6 +63,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     private readonly explorer: ProcessorExplorer,
     private readonly bus: NotifyBus,
     private readonly localWorkers: LocalWorkers,
+    private readonly outage: OutageReporter,
   ) {
     this.s = quoteIdent(options.schema);
   }
@@ -86,7 +88,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     await planSizeClass?.start();
     const statementName = (base: string) => planSizeClass?.name(base);
     const ackName = statementNames(this.options.schema).ack;
-    this.acker = new Acker(this.pool, this.s, () => statementName(ackName), (acks, landed) => this.acksSettled(acks, landed));
+    this.acker = new Acker(this.pool, this.s, () => statementName(ackName), (acks, landed) => this.acksSettled(acks, landed), this.outage);
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;
@@ -102,6 +104,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
         leaseMs: this.options.orphanTimeoutMs,
         acker: this.acker,
         statementName,
+        outage: this.outage,
       });
       this.runtimes.set(queue, { worker, fetcher });
     }
@@ -115,9 +118,10 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       this.options.orphanTimeoutMs,
       () => this.runtimes.forEach((r) => r.fetcher.requestReconcile()),
       (oldId) => this.runtimes.forEach((r) => r.worker.abandon(oldId)),
+      this.outage,
     );
     await this.heartbeat.start();
-    this.rescuer = new Rescuer(this.pool, this.s, jobsChannel(this.options.schema), this.options.orphanTimeoutMs, this.options.pollIntervalMs);
+    this.rescuer = new Rescuer(this.pool, this.s, jobsChannel(this.options.schema), this.options.orphanTimeoutMs, this.options.pollIntervalMs, this.outage);
     this.rescuer.start();
     this.unhandledNames = new UnhandledNameWatch(
       this.pool,
@@ -180,7 +184,8 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       const { rows } = await this.pool.query<{ delay_ms: number | null }>(nextDueSql(this.s), [queue]);
       if (rows[0]?.delay_ms != null) fetcher.wakeIn(rows[0].delay_ms);
     } catch (err) {
-      this.logger.warn(`could not read the next due job of queue "${queue}" (the poll will find it): ${(err as Error).message}`);
+      const message = `could not read the next due job of queue "${queue}" (the poll will find it): ${(err as Error).message}`;
+      if (!this.outage.failed('claims', err, `claims of queue "${queue}": database unavailable (${message})`)) this.logger.warn(message);
     }
   }
 

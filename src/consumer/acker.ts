@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { explainStatementError } from '../db/prepared-statements.js';
 import { completeJobsSql, type AckStatus } from '../db/sql/complete-jobs.js';
+import type { OutageSignal } from '../outage/outage-reporter.js';
 
 export interface Ack {
   id: string;
@@ -64,6 +65,7 @@ export class Acker {
     private readonly statementName: () => string | undefined,
     /** Called once a batch was written: `landed` holds the ids the fence let through. */
     private readonly onSettled: (acks: Ack[], landed: Set<string>) => void,
+    private readonly outage?: OutageSignal,
   ) {
     this.sql = completeJobsSql(schemaSql);
   }
@@ -173,6 +175,7 @@ export class Acker {
       while (this.pending.length > 0) {
         const batch = this.take();
         this.inFlight.add(batch);
+        const began = Date.now();
         let landed: Set<string>;
         try {
           // Prepared (named): parsing and planning cost more than running it. Its plan does not
@@ -183,7 +186,10 @@ export class Acker {
           this.inFlight.delete(batch);
           this.pending = batch.concat(this.pending);
           this.retryDelayMs = Math.min(5000, Math.max(100, this.retryDelayMs * 2));
-          this.logger.warn(`ack of ${batch.length} job(s) failed (${(explainStatementError(err) as Error).message}); retrying in ${this.retryDelayMs} ms`);
+          const message = `ack of ${batch.length} job(s) failed (${(explainStatementError(err) as Error).message}); retrying in ${this.retryDelayMs} ms`;
+          if (!this.outage?.failed('acks', err, `acks: database unavailable (${message}); finished jobs keep their slots until their acks land`)) {
+            this.logger.warn(message);
+          }
           if (!this.stopping) {
             this.retryTimer = setTimeout(() => {
               this.retryTimer = null;
@@ -192,6 +198,7 @@ export class Acker {
           }
           return;
         }
+        this.outage?.succeeded('acks', began);
         this.settle(batch, landed);
       }
     } finally {

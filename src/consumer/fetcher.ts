@@ -7,6 +7,7 @@ import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
 import { reconcileJobsSql, releasedJob, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { ackParams, type Ack, type Acker } from './acker.js';
 import type { DirectStarter, StartedJobInsert } from '../direct-start/local-workers.js';
+import type { OutageSignal } from '../outage/outage-reporter.js';
 import type { ClaimCapacity, Worker } from './worker.js';
 
 export interface FetcherContext {
@@ -24,6 +25,8 @@ export interface FetcherContext {
   acker: Acker;
   /** Names a prepared statement after the table's size (see PlanSizeClass). */
   statementName: (base: string) => string | undefined;
+  /** Where an unreachable database is reported (one warning per outage, not one per retry). */
+  outage?: OutageSignal;
 }
 
 /**
@@ -197,6 +200,7 @@ export class Fetcher implements DirectStarter {
     const seq = this.wakeSeq;
     const lockedBy = this.ctx.workerId();
     const claimParams = [lockedBy, this.ctx.queue, lane.names, lane.limit, this.ctx.leaseMs];
+    const began = Date.now();
     try {
       let rows: ClaimedRow[];
       if (acks.length === 0) {
@@ -219,6 +223,7 @@ export class Fetcher implements DirectStarter {
         rows = result.filter((r) => !r.acked);
       }
       this.failures = 0;
+      this.ctx.outage?.succeeded('claims', began);
       // A full claim leaves mayHaveMore as it is: there may be more, taken as soon as slots allow.
       this.backlog = rows.length >= lane.limit;
       if (!this.backlog && this.wakeSeq === seq) {
@@ -292,7 +297,8 @@ export class Fetcher implements DirectStarter {
     this.failures++;
     if (!this.started || this.retryTimer) return;
     const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
-    this.logger.warn(`claim failed (${(explainStatementError(err) as Error).message}); retrying in ${delay} ms`);
+    const message = `claim failed (${(explainStatementError(err) as Error).message}); retrying in ${delay} ms`;
+    if (!this.ctx.outage?.failed('claims', err, `claims of queue "${this.ctx.queue}": database unavailable (${message})`)) this.logger.warn(message);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.wake();

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { refreshWorkerSql, registerWorkerSql, unregisterWorkerSql } from '../db/sql/heartbeat.js';
+import type { OutageSignal } from '../outage/outage-reporter.js';
 import type { WorkerIdentity } from './worker-identity.js';
 
 /**
@@ -24,6 +25,7 @@ export class Heartbeat {
     private readonly orphanTimeoutMs: number,
     private readonly onTick: () => void,
     private readonly onLeaseLost: (oldWorkerId: string) => void,
+    private readonly outage?: OutageSignal,
   ) {}
 
   private get queues(): string[] {
@@ -58,6 +60,7 @@ export class Heartbeat {
   }
 
   private async beat(): Promise<void> {
+    const began = Date.now();
     try {
       const r = await this.pool.query(refreshWorkerSql(this.schemaSql), [
         this.identity.workerId,
@@ -71,9 +74,13 @@ export class Heartbeat {
         await this.register();
         this.onLeaseLost(old);
       }
+      this.outage?.succeeded('heartbeat', began);
       this.onTick();
     } catch (err) {
-      this.logger.warn(`heartbeat failed: ${(err as Error).message}`);
+      const message = `heartbeat failed: ${(err as Error).message}`;
+      if (!this.outage?.failed('heartbeat', err, `heartbeat: database unavailable (${message}); this worker's jobs are rescued by others if it stays out past orphanTimeoutMs`)) {
+        this.logger.warn(message);
+      }
     }
   }
 }

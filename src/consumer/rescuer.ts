@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { rescueOrphansSql } from '../db/sql/rescue-orphans.js';
+import type { OutageSignal } from '../outage/outage-reporter.js';
 
 /** Periodically returns the jobs of dead workers to `pending`. One per process; stop() awaits the run. */
 export class Rescuer {
@@ -14,6 +15,7 @@ export class Rescuer {
     private readonly channel: string,
     private readonly orphanTimeoutMs: number,
     private readonly intervalMs: number,
+    private readonly outage?: OutageSignal,
   ) {}
 
   start(): void {
@@ -30,13 +32,18 @@ export class Rescuer {
   /** Runs one rescue pass, or joins the one already under way. */
   rescueNow(): Promise<void> {
     if (this.running) return this.running;
+    const began = Date.now();
     this.running = this.pool
       .query(rescueOrphansSql(this.schemaSql), [this.orphanTimeoutMs, this.channel])
       .then((r) => {
+        this.outage?.succeeded('rescue', began);
         const n = r.rows[0]?.rescued ?? 0;
         if (n > 0) this.logger.warn(`rescued ${n} job(s) from workers that stopped heartbeating`);
       })
-      .catch((err) => this.logger.warn(`rescue failed: ${(err as Error).message}`))
+      .catch((err) => {
+        const message = `rescue failed: ${(err as Error).message}`;
+        if (!this.outage?.failed('rescue', err, `rescue: database unavailable (${message})`)) this.logger.warn(message);
+      })
       .finally(() => (this.running = null));
     return this.running;
   }

@@ -21,6 +21,16 @@ export function isUnavailable(err: unknown): boolean {
   return typeof e.message === 'string' && PG_CLIENT_MESSAGES.some((re) => re.test(e.message as string));
 }
 
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300', '3D000']);
+
+/** The connection never came up: no statement reached the server. */
+export function failedBeforeSending(err: unknown): boolean {
+  if (err instanceof AggregateError) return err.errors.length > 0 && err.errors.every(failedBeforeSending);
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  return NOT_SENT_CODES.has(code) || code.startsWith('28') || (typeof e?.message === 'string' && e.message.startsWith('timeout exceeded when trying to connect'));
+}
+
 /** A refused login or a missing database: retrying does not help, and may lock the account. */
 export function isPermanent(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

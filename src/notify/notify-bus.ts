@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import { DeliveryProbe, type NotifyDelivery } from './delivery-probe.js';
+import type { OutageSignal } from '../outage/outage-reporter.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 
 export type NotifyListener = (payload: string, channel: string) => void;
@@ -25,6 +26,8 @@ export interface NotifyBusOptions {
   probeTimeoutMs?: number;
   /** While the delivery check fails, how often it runs again. Default 30000. */
   probeRetryMs?: number;
+  /** Where an unreachable database is reported (one warning per outage, not one per reconnect attempt). */
+  outage?: OutageSignal;
 }
 
 /**
@@ -148,6 +151,7 @@ export class NotifyBus {
     if (this.stopped || this.client || this.channels.size === 0) return;
     const client = new pg.Client({ keepAlive: true, application_name: 'nestjs-pg-queue:listen', ...this.options.connection });
     this.client = client;
+    const began = Date.now();
     // Always handled: a dropped LISTEN connection must never crash the process.
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('connection ended')));
@@ -163,6 +167,7 @@ export class NotifyBus {
     }
     if (this.client !== client || this.stopped) return;
     this.live = true;
+    this.options.outage?.succeeded('LISTEN connection', began);
     this.backoff.reset();
     this.generationValue++;
     this.schedulePing();
@@ -181,7 +186,8 @@ export class NotifyBus {
     client.end().catch(() => undefined);
     if (this.stopped || this.channels.size === 0) return;
     const delay = this.backoff.next();
-    this.logger.warn(`LISTEN connection lost (${(err as Error)?.message ?? err}); reconnecting in ${delay} ms`);
+    const message = `LISTEN connection lost (${(err as Error)?.message ?? err}); reconnecting in ${delay} ms`;
+    if (!this.options.outage?.failed('LISTEN connection', err, message)) this.logger.warn(message);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.enqueue(() => this.connect());

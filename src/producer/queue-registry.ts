@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
+import type { ClientConfig, Pool } from 'pg';
+import { targetOf } from '../db/connection-errors.js';
+import { OutageReporter } from '../outage/outage-reporter.js';
 import { quoteIdent } from '../db/identifier.js';
 import { LocalWorkers } from '../direct-start/local-workers.js';
 import { InvalidJobError } from '../errors.js';
@@ -19,6 +21,7 @@ export class QueueRegistry {
     @Inject(QUEUE_RESOLVED_OPTIONS) options: ResolvedQueueOptions,
     @Inject(QUEUE_SCHEMA_READY) _ready: true,
     localWorkers: LocalWorkers,
+    outage: OutageReporter,
   ) {
     const limiter = new PushLimiter(pushLimitFor(poolMax(pool), options.workers));
     const ctx = {
@@ -29,6 +32,8 @@ export class QueueRegistry {
       preparedStatements: options.preparedStatements,
       localWorkers,
       limiter,
+      outage,
+      target: targetOf(options.connection ?? (pool as unknown as { options: ClientConfig }).options),
     };
     for (const name of options.queues.keys()) this.sinks.set(name, new QueueSink(name, ctx));
   }

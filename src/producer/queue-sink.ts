@@ -1,5 +1,7 @@
 import type { Pool } from 'pg';
-import { DuplicateJobIdError, IdempotencyConflictError, InvalidJobError } from '../errors.js';
+import { causeText, failedBeforeSending, isUnavailable } from '../db/connection-errors.js';
+import { DatabaseUnavailableError, DuplicateJobIdError, IdempotencyConflictError, InvalidJobError, type DatabaseTarget } from '../errors.js';
+import type { OutageSignal } from '../outage/outage-reporter.js';
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
 import { statementNames } from '../db/identifier.js';
 import { explainStatementError } from '../db/prepared-statements.js';
@@ -24,6 +26,9 @@ export interface QueueSinkContext {
   localWorkers?: LocalWorkers;
   /** Caps the pool connections pushes hold at once (see PushLimiter). */
   limiter?: PushLimiter;
+  /** Where an unreachable database is reported, and where it is (for DatabaseUnavailableError). */
+  outage?: OutageSignal;
+  target?: DatabaseTarget;
 }
 
 /**
@@ -136,6 +141,7 @@ export class QueueSink {
     checkBatchUniqueness(this.queue, jobs);
     const ids = jobs.map((j) => j.id ?? nextJobId());
     const exec = executorFor(this.ctx.pool, tx, this.ctx.limiter);
+    const began = Date.now();
     try {
       // Named (prepared) only on our own pool: a caller's connection may not expect it.
       const name = exec.inCallerTransaction ? undefined : this.insertName;
@@ -153,12 +159,32 @@ export class QueueSink {
     } catch (err) {
       throw await this.translateInsertError(err, jobs, ids, exec);
     }
+    this.ctx.outage?.succeeded('pushes', began);
     return ids;
+  }
+
+  /**
+   * The database could not be reached: a {@link DatabaseUnavailableError} that says whether the
+   * jobs may have been stored (a connection that broke after the INSERT was sent) and how to push
+   * again safely. Reported once per outage, not once per push.
+   */
+  private unavailable(err: unknown, ids: string[], inCallerTransaction: boolean): DatabaseUnavailableError {
+    const detail = inCallerTransaction
+      ? 'nothing was written (the push was part of your transaction, which did not commit)'
+      : failedBeforeSending(err)
+        ? 'nothing was written'
+        : 'the insert may have committed before the connection broke: push again with options.id set to err.jobIds[i] ' +
+          '(DuplicateJobIdError then means it was stored) or with an idempotencyKey';
+    const cause = causeText(err);
+    this.ctx.outage?.failed('pushes', err, `pushes to queue "${this.queue}": database unavailable (${cause}); they reject with DatabaseUnavailableError until it is back`);
+    const target = this.ctx.target ?? { host: '?', port: 0, database: '?', user: '?' };
+    return new DatabaseUnavailableError(target, this.ctx.schema, `${cause}; ${detail}`, { cause: err, jobIds: ids });
   }
 
   /** A unique violation as the typed error it means; a lost prepared statement as the error naming the fix. */
   private async translateInsertError(err: unknown, jobs: ValidatedJob[], ids: string[], exec: Executor): Promise<unknown> {
     const e = err as { code?: string; constraint?: string };
+    if (isUnavailable(err)) return this.unavailable(err, ids, exec.inCallerTransaction);
     if (e.code !== '23505') return explainStatementError(err);
     if (e.constraint === 'jobs_pkey') {
       const id = jobs.length === 1 ? ids[0] : (/\(id\)=\((.*)\)/.exec((err as { detail?: string }).detail ?? '')?.[1] ?? ids[0]);
