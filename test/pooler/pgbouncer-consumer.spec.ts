@@ -68,10 +68,13 @@ describe.runIf(pgbouncerWanted)('consumer through PgBouncer in transaction mode 
     const app = await createQueueApp(throughPooler(pooler.url, schema), [Work]);
     const id = await app.get<QueueSink>(getSinkToken('default')).push('flaky', {});
     await waitFor('done on the third attempt', async () => (await app.get(QueueAdmin).getJob(id))?.status === 'done');
-    const row = (await pool.query(`SELECT attempts, result, last_error FROM ${schema}.jobs WHERE id = $1`, [id])).rows[0];
+    const row = (await pool.query(`SELECT attempts, result, last_error, errors FROM ${schema}.jobs WHERE id = $1`, [id])).rows[0];
     expect(row.attempts).toBe(3);
     expect(row.result).toEqual({ attempt: 3 });
-    expect(row.last_error).toContain('attempt 2 fails');
+    // The latest attempt succeeded: no last_error; both failures are in the history.
+    expect(row.last_error).toBeNull();
+    expect(row.errors.map((e: { attempt: number }) => e.attempt)).toEqual([1, 2]);
+    expect(row.errors[1].error).toContain('attempt 2 fails');
     await app.close();
   });
 
