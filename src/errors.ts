@@ -157,3 +157,17 @@ export function describeTarget(t: DatabaseTarget): string {
   const host = t.host.startsWith('/') ? `socket ${t.host}` : `host ${t.host}`;
   return `${host}, port ${t.port}, database "${t.database}", user "${t.user}"`;
 }
+
+/** `delete` of a job whose handler is running: cancel it first (its handler is still at work). */
+export class JobRunningError extends QueueError {
+  constructor(readonly jobId: string) {
+    super('JOB_RUNNING', `Job ${jobId} is running and cannot be deleted: cancel it first (a cancelled job can be deleted)`);
+  }
+}
+
+/** The reason `job.signal` is aborted with when an operator cancels a running job. */
+export class JobCancelledError extends QueueError {
+  constructor(readonly jobId: string) {
+    super('JOB_CANCELLED', `Job ${jobId} was cancelled`);
+  }
+}

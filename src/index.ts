@@ -9,6 +9,9 @@ export { getSinkToken } from './queue.tokens.js';
 export { QueueSink } from './producer/queue-sink.js';
 export { QueueRegistry } from './producer/queue-registry.js';
 export { QueueAdmin, type QueueCounts, type QueueStats } from './admin/queue-admin.js';
+export type { JobFilter } from './admin/job-filter.js';
+export type { BulkResult, CancelOutcome, DeleteOutcome, ListPage, OperationResult, PromoteOutcome, RetryOutcome } from './admin/job-operations.js';
+export type { PauseState } from './admin/queue-pauses.js';
 export { NotifyBus, type NotifyListener, type ReconnectListener } from './notify/notify-bus.js';
 export { QueueOrchestrator } from './queue.orchestrator.js';
 export { Migrator, loadMigrations, MIGRATIONS_DIR } from './db/migrator.js';
@@ -27,5 +30,7 @@ export {
   UnsupportedServerError,
   UnknownQueueError,
   DatabaseUnavailableError,
+  JobCancelledError,
+  JobRunningError,
   type DatabaseTarget,
 } from './errors.js';

@@ -5,7 +5,7 @@ import type { Client, PoolClient } from 'pg';
  * `failed`, which users of other queues read as final). `killed`: the last attempt failed, or the
  * job was given up; nothing will run it again.
  */
-export type JobStatus = 'pending' | 'running' | 'done' | 'retrying' | 'killed';
+export type JobStatus = 'pending' | 'running' | 'done' | 'retrying' | 'killed' | 'cancelled';
 
 /** One failed attempt, as `JobRecord.errors` keeps it. */
 export interface JobAttemptError {

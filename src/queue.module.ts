@@ -6,6 +6,8 @@ import { LocalWorkers } from './direct-start/local-workers.js';
 import { withBootRetry } from './db/boot-retry.js';
 import { targetOf } from './db/connection-errors.js';
 import { Migrator } from './db/migrator.js';
+import { quoteIdent } from './db/identifier.js';
+import { startPausedSql } from './db/sql/queues.js';
 import { checkPreparedStatements } from './db/prepared-statements.js';
 import { checkServerVersion } from './db/server-version.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
@@ -55,6 +57,8 @@ const coreProviders: Provider[] = [
             if (options.migrate) await migrator.migrate();
             else await migrator.verify();
             if (options.preparedStatements) await checkPreparedStatements(pool);
+            const startPaused = [...options.queues.values()].filter((q) => q.startPaused).map((q) => q.name);
+            if (startPaused.length > 0) await pool.query(startPausedSql(quoteIdent(options.schema)), [startPaused]);
           },
           options.bootRetry,
           { target, schema: options.schema, logger: new Logger('QueueModule') },

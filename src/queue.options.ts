@@ -31,6 +31,12 @@ export interface QueueConfig {
   maxAttempts?: number;
   /** Delay before a failed attempt is retried. Default: the module's. */
   backoff?: BackoffOptions;
+  /**
+   * True: the first boot that knows this queue records it paused (cluster-wide), so nothing runs
+   * until `QueueAdmin.resume`. A queue with a recorded state (paused or resumed) keeps it: a
+   * restart never undoes a resume. Default false.
+   */
+  startPaused?: boolean;
 }
 
 /** Options of `QueueModule.forRoot()`; see the README for each one. */
@@ -71,6 +77,7 @@ export interface ResolvedQueueConfig {
   directStart: boolean;
   maxAttempts: number;
   backoff: BackoffOptions;
+  startPaused: boolean;
 }
 
 export interface ResolvedQueueOptions {
@@ -101,7 +108,7 @@ const MODULE_KEYS = new Set([
   'heartbeatIntervalMs', 'orphanTimeoutMs', 'shutdownGraceMs', 'maxAttempts', 'backoff', 'maxPayloadBytes',
   'preparedStatements', 'bootRetry', 'outageLogIntervalMs',
 ]);
-const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff']);
+const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff', 'startPaused']);
 /** One claim holds at most this many row locks; more would be one long statement. */
 export const MAX_PREFETCH = 10_000;
 
@@ -212,8 +219,10 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
       throw new InvalidQueueOptionsError(`${at}.name`, `duplicates queue "${config.name}": each queue is listed once`);
     }
     if (config.backoff !== undefined) validateBackoff(`${at}.backoff`, config.backoff);
-    if (config.directStart !== undefined && typeof config.directStart !== 'boolean') {
-      throw new InvalidQueueOptionsError(`${at}.directStart`, `must be a boolean, got ${describe(config.directStart)}`);
+    for (const flag of ['directStart', 'startPaused'] as const) {
+      if (config[flag] !== undefined && typeof config[flag] !== 'boolean') {
+        throw new InvalidQueueOptionsError(`${at}.${flag}`, `must be a boolean, got ${describe(config[flag])}`);
+      }
     }
     queues.set(config.name, {
       name: config.name,
@@ -223,6 +232,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
       directStart: config.directStart ?? true,
       maxAttempts: positiveInt(`${at}.maxAttempts`, config.maxAttempts, maxAttempts),
       backoff: config.backoff ?? backoff,
+      startPaused: config.startPaused ?? false,
     });
   });
 

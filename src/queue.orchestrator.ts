@@ -13,11 +13,12 @@ import { Fetcher } from './consumer/fetcher.js';
 import type { HandlerDefinition } from './consumer/handler-definition.js';
 import { Heartbeat } from './consumer/heartbeat.js';
 import { LocalWorkers } from './direct-start/local-workers.js';
+import { CancelWatch } from './consumer/cancel-watch.js';
 import { Rescuer } from './consumer/rescuer.js';
 import { UnhandledNameWatch } from './consumer/unhandled-names.js';
 import { Worker } from './consumer/worker.js';
 import { WorkerIdentity } from './consumer/worker-identity.js';
-import { jobsChannel, quoteIdent, statementNames } from './db/identifier.js';
+import { controlChannel, jobsChannel, quoteIdent, statementNames } from './db/identifier.js';
 import { PlanSizeClass } from './db/plan-size-class.js';
 import { nextDueSql } from './db/sql/next-due.js';
 import { releaseJobsParams, releaseJobsSql, type ReleasedJob } from './db/sql/release-jobs.js';
@@ -52,6 +53,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
   private heartbeat: Heartbeat | null = null;
   private rescuer: Rescuer | null = null;
   private unhandledNames: UnhandledNameWatch | null = null;
+  private cancelWatch: CancelWatch | null = null;
   private planSizeClass: PlanSizeClass | null = null;
   private unsubscribe: Array<() => void> = [];
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -132,16 +134,21 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       (queue) => this.runtimes.get(queue)!.worker.saturated,
     );
     this.unhandledNames.start();
+    const cancelWatch = new CancelWatch(this.pool, this.s, () => [...this.runtimes.values()].map((r) => r.worker), this.options.pollIntervalMs);
+    this.cancelWatch = cancelWatch;
+    cancelWatch.start();
     this.unsubscribe.push(
       this.bus.subscribe(jobsChannel(this.options.schema), (payload) => this.notified(payload)),
+      this.bus.subscribe(controlChannel(this.options.schema), (payload) => this.controlled(payload)),
       // Catch up after every (re)connect: NOTIFYs sent while we were not listening are gone, and
       // with them the hints of jobs due later.
-      this.bus.onReconnect(() =>
+      this.bus.onReconnect(() => {
         this.runtimes.forEach((r, queue) => {
           r.fetcher.wake();
           void this.hintNextDue(queue, r.fetcher);
-        }),
-      ),
+        });
+        cancelWatch.checkNow();
+      }),
     );
     for (const [queue, r] of this.runtimes) {
       r.fetcher.start();
@@ -166,6 +173,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     await this.acker?.stop(Math.max(1000, this.options.shutdownGraceMs));
     await this.rescuer?.stop();
     await this.unhandledNames?.stop();
+    await this.cancelWatch?.stop();
     await this.heartbeat?.stop();
     await this.planSizeClass?.stop();
     this.state = 'stopped';
@@ -214,6 +222,20 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       fetcher.wake();
     }
     if (typeof msg.delayMs === 'number' && msg.delayMs > 0) fetcher.wakeIn(msg.delayMs);
+  }
+
+  /** An operator's action on the control channel: a cancel of jobs held here, a pause of a queue served here. */
+  private controlled(payload: string): void {
+    let msg: { type?: unknown; ids?: unknown; queue?: unknown };
+    try {
+      msg = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    this.cancelWatch?.notified(msg);
+    const runtime = msg.type === 'pause' && typeof msg.queue === 'string' ? this.runtimes.get(msg.queue) : undefined;
+    // Paused: jobs claimed ahead of a slot go back at once (the claim already takes nothing new).
+    if (runtime) void this.release(runtime.worker.unprefetch(), `prefetched job(s) of paused queue "${msg.queue}"`, 'log');
   }
 
   /** A batch of acks was written: retries get a due-time timer, and the acked slots are free now. */

@@ -3,14 +3,19 @@ import type { Pool } from 'pg';
 import type { JobRecord, JobStatus } from '../job.interfaces.js';
 import { getJobSql, statsSql, unhandledDueSql } from '../db/sql/admin.js';
 import { currentStatus, JOB_STATUSES, toJobRecord, type JobRow } from '../db/sql/job-columns.js';
-import { quoteIdent } from '../db/identifier.js';
+import { controlChannel, jobsChannel, quoteIdent } from '../db/identifier.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue.tokens.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
+import type { JobFilter } from './job-filter.js';
+import { JobOperations, type ListPage } from './job-operations.js';
+import { QueuePauses, type PauseState } from './queue-pauses.js';
 
-/** A queue's job counts by status, and its due jobs that no live worker can run. */
+/** A queue's job counts by status, and what an operator needs in an incident. */
 export type QueueCounts = Record<JobStatus, number> & {
   /** Due jobs by name that no live worker process has a handler for (a typo, a removed handler, no worker running). */
   unhandled: Record<string, number>;
+  /** Paused with QueueAdmin.pause (cluster-wide): no process claims from it. */
+  paused: boolean;
   /** @deprecated Since 0.2: the count of `retrying` jobs under its 0.1 name; removed in 0.3. Not enumerable. */
   readonly failed: number;
 };
@@ -19,13 +24,20 @@ export type QueueStats = Record<string, QueueCounts>;
 function emptyCounts(): QueueCounts {
   const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
   Object.defineProperty(counts, 'failed', { get: () => counts.retrying, enumerable: false });
-  return Object.assign(counts, { unhandled: {} }) as QueueCounts;
+  return Object.assign(counts, { unhandled: {}, paused: false }) as QueueCounts;
 }
 
-/** Read-side operations for dashboards and operators. */
+/**
+ * Reading and operating the queue: jobs (get, list, cancel, retry, promote, delete, and the bulk
+ * forms over a filter), queues (pause, resume) and counts. Every verb is safe to call twice and
+ * while workers run; each answers for a job it does not find (`outcome: 'not_found'`) rather than
+ * throwing, and refuses bad input with InvalidJobError naming the field before anything is written.
+ */
 @Injectable()
 export class QueueAdmin {
   private readonly s: string;
+  private readonly ops: JobOperations;
+  private readonly pauses: QueuePauses;
 
   constructor(
     @Inject(QUEUE_POOL) private readonly pool: Pool,
@@ -33,6 +45,9 @@ export class QueueAdmin {
     @Inject(QUEUE_SCHEMA_READY) _ready: true,
   ) {
     this.s = quoteIdent(options.schema);
+    const channels = { jobs: jobsChannel(options.schema), control: controlChannel(options.schema) };
+    this.ops = new JobOperations(pool, this.s, channels);
+    this.pauses = new QueuePauses(pool, this.s, channels, [...options.queues.keys()]);
   }
 
   /** Every stored field of the job, or `null` when there is no job with this id. */
@@ -42,19 +57,77 @@ export class QueueAdmin {
     return r.rows[0] ? (toJobRecord(r.rows[0]) as JobRecord<T>) : null;
   }
 
+  /** A page of jobs matching `filter`, newest first unless `page.order` is 'asc'; `next` continues it. */
+  listJobs(filter?: JobFilter, page?: ListPage) {
+    return this.ops.listJobs(filter, page);
+  }
+
   /**
-   * Job counts by queue and status, with `unhandled`: due jobs by name that no live worker
-   * (heartbeat within `orphanTimeoutMs`) has a handler for. Every registered queue is present.
+   * A waiting job becomes `cancelled` and never runs. A running one too: the process running it
+   * aborts `job.signal` (reason: JobCancelledError) within one NOTIFY, or one poll interval if the
+   * NOTIFY is lost, and its late result is not recorded. A handler that ignores the signal keeps
+   * its slot until it returns. A finished job is left as it is (`already_finished`).
+   */
+  cancel(id: string) {
+    return this.ops.cancel(id);
+  }
+
+  cancelMany(filter: JobFilter) {
+    return this.ops.cancelMany(filter);
+  }
+
+  /** A killed, cancelled or retrying job runs again now; with its attempts used up it gets one more (or 0 with `resetAttempts`). */
+  retry(id: string, options?: { resetAttempts?: boolean }) {
+    return this.ops.retry(id, options);
+  }
+
+  retryMany(filter: JobFilter, options?: { resetAttempts?: boolean }) {
+    return this.ops.retryMany(filter, options);
+  }
+
+  /** A waiting job due later is due now. */
+  promote(id: string) {
+    return this.ops.promote(id);
+  }
+
+  /** @throws JobRunningError for a running job. */
+  delete(id: string) {
+    return this.ops.delete(id);
+  }
+
+  /** Running jobs are skipped (`skippedRunning`). An empty filter is refused: say `{ all: true }`. */
+  deleteMany(filter: JobFilter) {
+    return this.ops.deleteMany(filter);
+  }
+
+  /** Pauses `queue` for every process, until `resume`: pushes are accepted, nothing is claimed, running jobs finish. */
+  pause(queue: string, options?: { reason?: string }): Promise<PauseState> {
+    return this.pauses.pause(queue, options);
+  }
+
+  resume(queue: string): Promise<boolean> {
+    return this.pauses.resume(queue);
+  }
+
+  isPaused(queue: string): Promise<boolean> {
+    return this.pauses.isPaused(queue);
+  }
+
+  /**
+   * Job counts by queue and status, with `unhandled` (due jobs by name that no live worker, with a
+   * heartbeat within `orphanTimeoutMs`, has a handler for) and `paused`. Every registered queue is present.
    */
   async stats(): Promise<QueueStats> {
     const out: QueueStats = {};
     for (const q of this.options.queues.keys()) out[q] = emptyCounts();
-    const [counts, unhandled] = await Promise.all([
+    const [counts, unhandled, paused] = await Promise.all([
       this.pool.query<{ queue: string; status: string; count: number }>(statsSql(this.s)),
       this.pool.query<{ queue: string; name: string; count: number }>(unhandledDueSql(this.s), [this.options.orphanTimeoutMs, null, 0]),
+      this.pauses.paused(),
     ]);
     for (const row of counts.rows) (out[row.queue] ??= emptyCounts())[currentStatus(row.status)] += row.count;
     for (const row of unhandled.rows) (out[row.queue] ??= emptyCounts()).unhandled[row.name] = row.count;
+    for (const queue of paused.keys()) (out[queue] ??= emptyCounts()).paused = true;
     return out;
   }
 }

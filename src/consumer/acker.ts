@@ -21,8 +21,13 @@ export interface Ack {
 
 const MAX_BATCH = 128;
 
-/** The eight arrays both the ack statement and the ack-and-claim statement bind, in order. */
-export function ackParams(batch: Ack[]): unknown[] {
+/**
+ * The eight arrays both the ack statement and the ack-and-claim statement bind, in order. Sorted
+ * by id: the statement locks rows in this order, as the operator verbs do (see db/sql/operations),
+ * so an ack and a bulk cancel never wait on each other in a cycle.
+ */
+export function ackParams(unsorted: Ack[]): unknown[] {
+  const batch = unsorted.length > 1 ? [...unsorted].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : unsorted;
   return [
     batch.map((a) => a.id),
     batch.map((a) => a.attempt),

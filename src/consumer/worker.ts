@@ -24,6 +24,8 @@ interface ActiveJob {
   timer: NodeJS.Timeout | null;
   /** Set once the attempt's outcome is decided (ack queued or job released); later outcomes are ignored. */
   settled: boolean;
+  /** An operator cancelled the job: its row says so already, so its outcome is not acked. */
+  cancelled?: boolean;
 }
 
 export interface ClaimCapacity {
@@ -225,6 +227,30 @@ export class Worker {
     return released;
   }
 
+  /**
+   * Jobs an operator cancelled (their rows are `cancelled` already): a running one's signal is
+   * aborted with `reason` and its slot stays taken until the handler returns, whose outcome is then
+   * dropped; a prefetched one is dropped unstarted. Returns the ids found here.
+   */
+  cancel(ids: Iterable<string>, reason: (id: string) => unknown): string[] {
+    const found: string[] = [];
+    const wanted = new Set(ids);
+    for (const id of wanted) {
+      const entry = this.active.get(id);
+      if (!entry || entry.cancelled) continue;
+      entry.cancelled = true;
+      abortJob(entry, reason(id));
+      found.push(id);
+    }
+    if (this.prefetched.some((p) => wanted.has(p.row.id))) {
+      for (const p of this.takePrefetched()) {
+        if (wanted.has(p.row.id)) found.push(p.row.id);
+        else this.hold(p);
+      }
+    }
+    return found;
+  }
+
   /** The lease under `lockedBy` expired: those jobs may already run elsewhere, so stop working on them. */
   abandon(lockedBy: string): void {
     // Prefetched jobs claimed under it are dropped unstarted: others may be running them already.
@@ -288,6 +314,10 @@ export class Worker {
 
   private finish(entry: ActiveJob, handler: HandlerDefinition, maxAttempts: number, outcome: { result?: unknown; error?: unknown }): void {
     if (entry.settled) return;
+    if (entry.cancelled) {
+      this.settle(entry);
+      return;
+    }
     let result: string | null = null;
     let error: unknown = undefined;
     let failed = 'error' in outcome;

@@ -8,6 +8,11 @@ export function jobsChannel(schema: string): string {
   return `${schema}.jobs`;
 }
 
+/** The NOTIFY channel of operator actions workers must hear about (cancel, pause, resume). */
+export function controlChannel(schema: string): string {
+  return `${schema}.control`;
+}
+
 /** A short stable tag for prepared-statement names, so two schemas never share one. */
 function statementTag(schema: string): string {
   let h = 2166136261;

@@ -70,7 +70,7 @@ describe('Fetcher: a landed claim that hands overflow back keeps its slots until
     let fetcher!: Fetcher;
     const acker = new Acker(pool, s, () => undefined, () => fetcher.slotFreed());
     const worker = new Worker(
-      { name: 'q', concurrency: 3, pollIntervalMs: 60_000, prefetch: 0, directStart: false, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10 } },
+      { name: 'q', concurrency: 3, pollIntervalMs: 60_000, prefetch: 0, directStart: false, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10 }, startPaused: false },
       new Map([
         ['limited', handler('limited', 1)],
         ['free', handler('free')],

@@ -172,7 +172,7 @@ describe('consumer: prefetch and a lost lease', () => {
       },
     };
     const worker = new Worker(
-      { name: 'q', concurrency: 1, prefetch: 4, directStart: true, pollIntervalMs: 1000, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10 } },
+      { name: 'q', concurrency: 1, prefetch: 4, directStart: true, pollIntervalMs: 1000, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10 }, startPaused: false },
       new Map([['n', handler]]),
       (a) => acks.push(a),
       () => undefined,

@@ -23,6 +23,8 @@ export interface ClaimedRow {
  * (the orphan timeout). A process resumed after a freeze (SIGSTOP, a long GC, a suspended VM)
  * would otherwise claim under an identity whose jobs others already treat as orphans: its
  * heartbeat renews the identity a moment later and abandons those jobs, and they run twice.
+ * Pause: nothing is claimed from a queue paused in the `queues` table (one primary-key lookup,
+ * planned once for the statement), so a pause holds from the moment it commits, NOTIFY or not.
  */
 export function claimJobsSql(s: string, p = 1): string {
   return `UPDATE ${s}.jobs j
@@ -34,6 +36,7 @@ WHERE j.id = ANY(ARRAY(
       SELECT 1 FROM ${s}.workers w
       WHERE w.worker_id = $${p} AND w.queue = $${p + 1} AND w.last_seen > now() - $${p + 4} * interval '1 millisecond'
     )
+    AND NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $${p + 1} AND q.paused)
   ORDER BY priority DESC, run_at, id
   LIMIT $${p + 3}
   FOR UPDATE SKIP LOCKED

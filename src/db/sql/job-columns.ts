@@ -1,6 +1,6 @@
 import type { JobRecord, JobStatus } from '../../job.interfaces.js';
 
-export const JOB_STATUSES: readonly JobStatus[] = ['pending', 'running', 'done', 'retrying', 'killed'];
+export const JOB_STATUSES: readonly JobStatus[] = ['pending', 'running', 'done', 'retrying', 'killed', 'cancelled'];
 
 /** Rows written by a process of version 0.1 during a rolling deploy may still say 'failed'. */
 export function currentStatus(status: string): JobStatus {

@@ -1,0 +1,84 @@
+import { didYouMean } from '../did-you-mean.js';
+import { InvalidJobError } from '../errors.js';
+import type { JobStatus } from '../job.interfaces.js';
+import { JOB_STATUSES } from '../db/sql/job-columns.js';
+import type { FilterCriteria } from '../db/sql/job-filter.js';
+
+/** Which jobs a bulk verb or `listJobs` acts on. Every given criterion must hold. */
+export interface JobFilter {
+  queue?: string;
+  name?: string;
+  status?: JobStatus | JobStatus[];
+  createdAfter?: Date;
+  createdBefore?: Date;
+  /** By `doneAt`: the time the job was done, killed or cancelled. */
+  finishedAfter?: Date;
+  finishedBefore?: Date;
+  idempotencyKeyPrefix?: string;
+  /** At most this many jobs (bulk verbs only; `listJobs` pages with `limit` of its page). */
+  limit?: number;
+  /** Required, and the only key, to act on every job: a bulk verb refuses an empty filter. */
+  all?: true;
+}
+
+export type ValidatedFilter = FilterCriteria;
+
+const KEYS = ['queue', 'name', 'status', 'createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore', 'idempotencyKeyPrefix', 'limit', 'all'];
+const TEXT_KEYS = ['queue', 'name', 'idempotencyKeyPrefix'] as const;
+const DATE_KEYS = ['createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore'] as const;
+/** Canonical ULID, as push validates it. */
+export const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+
+/**
+ * Checks a filter, naming the field at fault (`filter.status[1]`), before anything is read or
+ * written. `bulk`: the filter of a verb that changes rows, which must say what it selects.
+ */
+export function validateFilter(filter: unknown, bulk: boolean, field = 'filter'): ValidatedFilter {
+  if (filter === undefined && !bulk) return {};
+  if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) throw new InvalidJobError(field, 'must be an object');
+  const f = filter as Record<string, unknown>;
+  for (const key of Object.keys(f)) {
+    if (!KEYS.includes(key)) throw new InvalidJobError(`${field}.${key}`, `is not a known filter${didYouMean(key, KEYS)}`);
+  }
+  const out: ValidatedFilter = {};
+  for (const key of TEXT_KEYS) {
+    const v = f[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v.length === 0 || v.includes('\0')) throw new InvalidJobError(`${field}.${key}`, 'must be a non-empty string');
+    out[key] = v;
+  }
+  if (f.status !== undefined) {
+    const list = Array.isArray(f.status) ? f.status : [f.status];
+    if (list.length === 0) throw new InvalidJobError(`${field}.status`, 'must name at least one status');
+    list.forEach((s, i) => {
+      if (typeof s !== 'string' || !(JOB_STATUSES as readonly string[]).includes(s)) {
+        const at = Array.isArray(f.status) ? `${field}.status[${i}]` : `${field}.status`;
+        throw new InvalidJobError(at, `must be one of ${JOB_STATUSES.join(', ')}, got ${JSON.stringify(s) ?? String(s)}${didYouMean(String(s), JOB_STATUSES)}`);
+      }
+    });
+    // Rows a 0.1 process wrote during a rolling deploy still say 'failed' (see migration 0003).
+    out.statuses = list.includes('retrying') ? [...list, 'failed'] : [...list];
+  }
+  for (const key of DATE_KEYS) {
+    const v = f[key];
+    if (v === undefined) continue;
+    if (!(v instanceof Date) || Number.isNaN(v.getTime())) throw new InvalidJobError(`${field}.${key}`, 'must be a valid Date');
+    out[key] = v;
+  }
+  if (f.limit !== undefined) {
+    if (typeof f.limit !== 'number' || !Number.isSafeInteger(f.limit) || f.limit < 1) throw new InvalidJobError(`${field}.limit`, 'must be an integer >= 1');
+    out.limit = f.limit;
+  }
+  if (f.all !== undefined && f.all !== true) throw new InvalidJobError(`${field}.all`, 'must be true when given');
+  const selects = Object.keys(out).some((k) => k !== 'limit');
+  if (bulk && f.all === true && selects) throw new InvalidJobError(`${field}.all`, 'cannot be combined with other criteria: give all: true alone, or criteria without it');
+  if (bulk && f.all !== true && !selects) {
+    throw new InvalidJobError(field, 'selects every job: give criteria (queue, name, status, …), or { all: true } to mean every job');
+  }
+  return out;
+}
+
+/** A job id as the verbs take it: a ULID, or the verb answers "not found" (never a throw). */
+export function isJobId(id: unknown): id is string {
+  return typeof id === 'string' && ULID_RE.test(id);
+}

@@ -1,0 +1,130 @@
+import type { INestApplication } from '@nestjs/common';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidJobError, JobCancelledError, QueueAdmin } from '../../src/index.js';
+import { createQueueApp } from '../helpers/app.js';
+import { schemaScope } from '../helpers/db.js';
+import { deferred, waitFor } from '../helpers/wait.js';
+import { rejectionOf, sinkOf } from '../producer/support.js';
+import { gates, OpsProcessor, resetRecords, SideProcessor, startedIds, starts } from './support.js';
+
+const UNKNOWN_ID = '01JA00000000000000000000ZZ';
+
+describe('QueueAdmin.cancel / cancelMany', () => {
+  const scope = schemaScope('cxl');
+  let app: INestApplication;
+  let admin: QueueAdmin;
+  let schema: string;
+  beforeAll(async () => {
+    schema = scope.fresh();
+    app = await createQueueApp({ schema, queues: [{ name: 'ops', concurrency: 1 }, 'side'], pollIntervalMs: 100 }, [OpsProcessor, SideProcessor]);
+    admin = app.get(QueueAdmin);
+  });
+  afterAll(async () => {
+    await app.close();
+    await scope.dispose();
+  });
+  beforeEach(resetRecords);
+  const sink = () => sinkOf(app, 'ops');
+  const row = async (id: string) => (await scope.pool.query(`SELECT status, attempts, done_at, locked_by FROM ${schema}.jobs WHERE id = $1`, [id])).rows[0];
+
+  it('a pending job becomes cancelled at once and never runs; cancelling it again says it is finished', async () => {
+    const id = await sink().push('work', {}, { delayMs: 60_000 });
+    expect(await admin.cancel(id)).toEqual({ id, outcome: 'cancelled', status: 'cancelled' });
+    const r = await row(id);
+    expect(r.status).toBe('cancelled');
+    expect(r.done_at).toBeInstanceOf(Date);
+    expect(await admin.cancel(id)).toEqual({ id, outcome: 'already_finished', status: 'cancelled' });
+    // Due now, it still never runs: a later job of the queue runs, this one stays cancelled.
+    expect(await admin.promote(id)).toEqual({ id, outcome: 'not_delayed', status: 'cancelled' });
+    const later = await sink().push('work', {});
+    await waitFor('the later job done', async () => (await row(later)).status === 'done');
+    expect(startedIds()).not.toContain(id);
+    expect((await admin.getJob(id))!.status).toBe('cancelled');
+  });
+
+  it('a running job: its signal aborts with JobCancelledError, its slot stays taken until the handler returns, and its result is not recorded', async () => {
+    gates.set('held', deferred<void>());
+    const id = await sink().push('work', { key: 'held' });
+    await waitFor('the job running', () => startedIds().includes(id));
+    const job = starts.find((s) => s.id === id)!.job;
+    const aborted = new Promise<unknown>((resolve) => job.signal.addEventListener('abort', () => resolve(job.signal.reason)));
+    expect(await admin.cancel(id)).toEqual({ id, outcome: 'cancelled', status: 'cancelled' });
+    const reason = await aborted;
+    expect(reason).toBeInstanceOf(JobCancelledError);
+    expect((reason as Error).message).toBe(`Job ${id} was cancelled`);
+    // The handler ignores the signal: the queue's one slot stays taken, the next job waits.
+    const next = await sink().push('work', {});
+    await waitFor('the next job pending while the slot is taken', async () => (await row(next)).status === 'pending');
+    expect(startedIds()).not.toContain(next);
+    gates.get('held')!.resolve();
+    await waitFor('the next job done once the handler returned', async () => (await row(next)).status === 'done');
+    const r = await row(id);
+    expect(r.status).toBe('cancelled');
+    expect(r.attempts).toBe(1);
+    expect((await admin.getJob(id))!.result).toBeNull();
+  });
+
+  it('a finished job is left as it is; an unknown id is not found; a malformed id is refused naming the field', async () => {
+    const id = await sink().push('work', {});
+    await waitFor('done', async () => (await row(id)).status === 'done');
+    expect(await admin.cancel(id)).toEqual({ id, outcome: 'already_finished', status: 'done' });
+    expect(await admin.cancel(UNKNOWN_ID)).toEqual({ id: UNKNOWN_ID, outcome: 'not_found', status: null });
+    const err = await rejectionOf(admin.cancel('nope'));
+    expect(err).toBeInstanceOf(InvalidJobError);
+    expect(err.message).toBe('Invalid job: id must be a job id (a ULID in canonical upper-case form), got "nope"');
+  });
+
+  it('cancelMany by queue and status cancels only what matches, in batches, and returns the count', async () => {
+    const ids = await sinkOf(app, 'side').pushMany(Array.from({ length: 2500 }, () => ({ name: 'work', data: {}, options: { delayMs: 60_000 } })));
+    const kept = await sinkOf(app, 'side').push('work', {}, { delayMs: 60_000, idempotencyKey: 'keep-me' });
+    const other = await sink().push('work', {}, { delayMs: 60_000 });
+    expect(await admin.cancelMany({ queue: 'side', status: 'pending', limit: 2500 })).toEqual({ count: 2500 });
+    const { rows } = await scope.pool.query(`SELECT status, count(*)::int AS n FROM ${schema}.jobs WHERE id = ANY($1) GROUP BY status`, [ids]);
+    expect(rows).toEqual([{ status: 'cancelled', n: 2500 }]);
+    expect((await row(kept)).status).toBe('pending');
+    expect((await row(other)).status).toBe('pending');
+    expect(await admin.cancelMany({ idempotencyKeyPrefix: 'keep-' })).toEqual({ count: 1 });
+    expect(await admin.cancelMany({ queue: 'side', status: 'pending' })).toEqual({ count: 0 });
+    await admin.cancel(other);
+  });
+
+  it('bad filters are refused before anything is written, naming the field', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{}, 'Invalid job: filter selects every job: give criteria (queue, name, status, …), or { all: true } to mean every job'],
+      [{ limit: 5 }, 'Invalid job: filter selects every job: give criteria (queue, name, status, …), or { all: true } to mean every job'],
+      [{ status: 'canceled' }, 'Invalid job: filter.status must be one of pending, running, done, retrying, killed, cancelled, got "canceled"; did you mean "cancelled"?'],
+      [{ status: ['pending', 'failed'] }, 'Invalid job: filter.status[1] must be one of pending, running, done, retrying, killed, cancelled, got "failed"'],
+      [{ queu: 'ops' }, 'Invalid job: filter.queu is not a known filter; did you mean "queue"?'],
+      [{ createdBefore: '2025-01-01' }, 'Invalid job: filter.createdBefore must be a valid Date'],
+      [{ all: true, queue: 'ops' }, 'Invalid job: filter.all cannot be combined with other criteria: give all: true alone, or criteria without it'],
+      [null, 'Invalid job: filter must be an object'],
+    ];
+    for (const [filter, message] of cases) {
+      const err = await rejectionOf(admin.cancelMany(filter as never));
+      expect(err, JSON.stringify(filter)).toBeInstanceOf(InvalidJobError);
+      expect(err.message).toBe(message);
+    }
+  });
+
+  it('racing completion: every job ends done or cancelled, as cancel said, and none starts after its cancel committed', async () => {
+    const ids = await sink().pushMany(Array.from({ length: 150 }, () => ({ name: 'work', data: { ms: 1 } })));
+    const results = await Promise.all(
+      [...ids].reverse().map(async (id) => {
+        const r = await admin.cancel(id);
+        return { ...r, at: Date.now() };
+      }),
+    );
+    await waitFor('nothing running', async () => {
+      const { rows } = await scope.pool.query(`SELECT count(*)::int AS n FROM ${schema}.jobs WHERE id = ANY($1) AND status IN ('pending', 'running')`, [ids]);
+      return rows[0].n === 0;
+    });
+    const { rows } = await scope.pool.query(`SELECT id, status FROM ${schema}.jobs WHERE id = ANY($1)`, [ids]);
+    const final = new Map(rows.map((r) => [r.id, r.status]));
+    for (const r of results) {
+      expect(final.get(r.id), r.id).toBe(r.outcome === 'cancelled' ? 'cancelled' : 'done');
+      const started = starts.find((s) => s.id === r.id);
+      if (r.outcome === 'cancelled' && started) expect(started.at, r.id).toBeLessThanOrEqual(r.at);
+    }
+    expect(results.filter((r) => r.outcome === 'cancelled').length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import pg from 'pg';
+import { Process, Processor, type Job } from '../../src/index.js';
+import { deferred } from '../helpers/wait.js';
+
+/** Every handler start, with its time; a job's gate (by `data.key`) holds its handler. */
+export const starts: Array<{ id: string; attempt: number; at: number; job: Job<OpsData> }> = [];
+export const gates = new Map<string, ReturnType<typeof deferred<void>>>();
+/** Keys whose handler throws on attempts up to the given number. */
+export const failUntil = new Map<string, number>();
+
+export interface OpsData {
+  key?: string;
+  ms?: number;
+}
+
+async function body(job: Job<OpsData>) {
+  starts.push({ id: job.id, attempt: job.attempt, at: Date.now(), job });
+  const gate = job.data.key !== undefined ? gates.get(job.data.key) : undefined;
+  if (gate) await gate.promise;
+  if (job.data.ms) await new Promise((r) => setTimeout(r, job.data.ms));
+  if (job.data.key !== undefined && job.attempt <= (failUntil.get(job.data.key) ?? 0)) {
+    throw new Error(`attempt ${job.attempt} of ${job.data.key} fails on purpose`);
+  }
+  return { attempt: job.attempt };
+}
+
+@Processor('ops')
+@Injectable()
+export class OpsProcessor {
+  @Process('work', { backoff: { type: 'fixed', delayMs: 50 } })
+  work(job: Job<OpsData>) {
+    return body(job);
+  }
+
+  @Process('other')
+  other(job: Job<OpsData>) {
+    return body(job);
+  }
+}
+
+@Processor('side')
+@Injectable()
+export class SideProcessor {
+  @Process('work')
+  work(job: Job<OpsData>) {
+    return body(job);
+  }
+}
+
+export const startedIds = () => starts.map((s) => s.id);
+
+export function resetRecords(): void {
+  starts.length = 0;
+  gates.clear();
+  failUntil.clear();
+}
+
+/** A pg.Pool (the module's `pool` option) that counts the claims it sends for each queue. */
+export function countingPool(connectionString: string): { pool: pg.Pool; claims: Map<string, number> } {
+  const pool = new pg.Pool({ connectionString, max: 6 });
+  pool.on('error', () => undefined);
+  const claims = new Map<string, number>();
+  const count = (q: { text?: string; values?: unknown[] }) => {
+    if (q && typeof q.text === 'string' && q.text.includes('FOR UPDATE SKIP LOCKED') && Array.isArray(q.values)) {
+      // The claim's parameters: worker id, queue, names, limit, lease (see claim-jobs).
+      const queue = q.values[q.values.length - 4] as string;
+      claims.set(queue, (claims.get(queue) ?? 0) + 1);
+    }
+  };
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    count(args[0] as { text?: string; values?: unknown[] });
+    return query(...args);
+  };
+  return { pool, claims };
+}
