@@ -171,3 +171,13 @@ export class JobCancelledError extends QueueError {
     super('JOB_CANCELLED', `Job ${jobId} was cancelled`);
   }
 }
+
+/**
+ * Thrown by a handler for a failure no retry can fix (bad data, a permanently refused request):
+ * the job ends `killed` at once with this error, whatever attempts remain.
+ */
+export class UnrecoverableError extends QueueError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNRECOVERABLE', message, options);
+  }
+}

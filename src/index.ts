@@ -15,6 +15,7 @@ export type { PauseState } from './admin/queue-pauses.js';
 export { NotifyBus, type NotifyListener, type ReconnectListener } from './notify/notify-bus.js';
 export { QueueOrchestrator } from './queue.orchestrator.js';
 export { Migrator, loadMigrations, MIGRATIONS_DIR } from './db/migrator.js';
+export { JobSnooze } from './job-snooze.js';
 export type { Job, JobAttemptError, JobRecord, JobStatus, JobToPush, PushOptions, TransactionOptions } from './job.interfaces.js';
 export {
   QueueError,
@@ -32,5 +33,6 @@ export {
   DatabaseUnavailableError,
   JobCancelledError,
   JobRunningError,
+  UnrecoverableError,
   type DatabaseTarget,
 } from './errors.js';

@@ -1,9 +1,10 @@
 import type { Client, PoolClient } from 'pg';
+import type { JobSnooze } from './job-snooze.js';
 
 /**
  * `retrying`: an attempt failed and the job waits for its next one (in version 0.1 this was
  * `failed`, which users of other queues read as final). `killed`: the last attempt failed, or the
- * job was given up; nothing will run it again.
+ * handler threw UnrecoverableError; nothing will run it again. `cancelled`: an operator cancelled it.
  */
 export type JobStatus = 'pending' | 'running' | 'done' | 'retrying' | 'killed' | 'cancelled';
 
@@ -29,8 +30,22 @@ export interface Job<T = unknown> {
   readonly createdAt: Date;
   readonly metadata: Record<string, unknown>;
   readonly idempotencyKey: string | null;
-  /** Aborted on shutdown (after the grace period) and when `timeoutMs` is exceeded. */
+  /**
+   * Aborted on shutdown (after the grace period), when `timeoutMs` is exceeded, and when an
+   * operator cancels the job (reason: JobCancelledError).
+   */
   readonly signal: AbortSignal;
+  /**
+   * `return job.snooze(ms)` (or throw it): run again in `ms` without counting this attempt.
+   * @throws InvalidJobError for a negative, non-finite or over-a-century `ms`.
+   */
+  snooze(ms: number): JobSnooze;
+  /**
+   * Stores a JSON progress value on the job (readable with `getJob`), at most 4 writes a second:
+   * a value reported sooner waits, replaced by any later one; the last is written with the
+   * attempt's outcome. @throws InvalidJobError for a value JSON cannot store exactly (as for data).
+   */
+  progress(value: unknown): void;
 }
 
 /** A stored job, as `QueueAdmin.getJob` returns it: every column. */
@@ -57,6 +72,8 @@ export interface JobRecord<T = unknown> {
   lastError: string | null;
   /** Every failed attempt, oldest first (the latest 20): kept after a success. */
   errors: JobAttemptError[];
+  /** The last value the handler gave `job.progress()`, or null. */
+  progress: unknown;
   result: unknown;
   metadata: Record<string, unknown>;
   idempotencyKey: string | null;

@@ -14,6 +14,7 @@ import type { HandlerDefinition } from './consumer/handler-definition.js';
 import { Heartbeat } from './consumer/heartbeat.js';
 import { LocalWorkers } from './direct-start/local-workers.js';
 import { CancelWatch } from './consumer/cancel-watch.js';
+import { ProgressWriter } from './consumer/progress-writer.js';
 import { Rescuer } from './consumer/rescuer.js';
 import { UnhandledNameWatch } from './consumer/unhandled-names.js';
 import { Worker } from './consumer/worker.js';
@@ -94,7 +95,8 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;
-      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed());
+      const progress = new ProgressWriter(this.pool, this.s, queue);
+      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed(), progress);
       fetcher = new Fetcher({
         pool: this.pool,
         schemaSql: this.s,
@@ -243,7 +245,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = new Set<string>();
     for (const a of acks) {
       queues.add(a.queue);
-      if (a.status === 'retrying' && landed.has(a.id)) this.runtimes.get(a.queue)?.fetcher.wakeIn(a.retryDelayMs);
+      if ((a.status === 'retrying' || a.status === 'snoozed') && landed.has(a.id)) this.runtimes.get(a.queue)?.fetcher.wakeIn(a.retryDelayMs);
     }
     for (const q of queues) this.runtimes.get(q)?.fetcher.slotFreed();
   }

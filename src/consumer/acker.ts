@@ -17,12 +17,14 @@ export interface Ack {
   retryDelayMs: number;
   /** The attempts the worker allowed this job (the push's, else the handler's, queue's or module's). */
   maxAttempts: number;
+  /** The last `job.progress()` value (JSON text), or null. */
+  progress: string | null;
 }
 
 const MAX_BATCH = 128;
 
 /**
- * The eight arrays both the ack statement and the ack-and-claim statement bind, in order. Sorted
+ * The nine arrays both the ack statement and the ack-and-claim statement bind, in order. Sorted
  * by id: the statement locks rows in this order, as the operator verbs do (see db/sql/operations),
  * so an ack and a bulk cancel never wait on each other in a cycle.
  */
@@ -37,6 +39,7 @@ export function ackParams(unsorted: Ack[]): unknown[] {
     batch.map((a) => a.error),
     batch.map((a) => a.retryDelayMs),
     batch.map((a) => a.maxAttempts),
+    batch.map((a) => a.progress),
   ];
 }
 

@@ -1,32 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { backoffDelayMs } from '../backoff.js';
 import type { ClaimedRow } from '../db/sql/claim-jobs.js';
 import { releasedJob, type ReleasedJob } from '../db/sql/release-jobs.js';
-import { JobTimeoutError, ResultNotSerializableError } from '../errors.js';
-import type { Job } from '../job.interfaces.js';
-import { toJsonb } from '../encoding/jsonb.js';
+import { JobTimeoutError } from '../errors.js';
 import type { ResolvedQueueConfig } from '../queue.options.js';
 import type { Ack } from './acker.js';
-import { errorText } from './error-text.js';
+import { abortJob, buildJob, newActiveJob, type ActiveJob } from './active-job.js';
+import { ackFor, type AttemptOutcome } from './attempt-outcome.js';
 import type { HandlerDefinition } from './handler-definition.js';
-
-interface ActiveJob {
-  id: string;
-  name: string;
-  attempt: number;
-  lockedBy: string;
-  /**
-   * Created on first use of `job.signal`: most handlers never read it, and an AbortController per
-   * job was the largest CPU cost of a no-op job. `abortReason` holds an abort that came first.
-   */
-  controller: AbortController | null;
-  abortReason?: { reason: unknown };
-  timer: NodeJS.Timeout | null;
-  /** Set once the attempt's outcome is decided (ack queued or job released); later outcomes are ignored. */
-  settled: boolean;
-  /** An operator cancelled the job: its row says so already, so its outcome is not acked. */
-  cancelled?: boolean;
-}
+import type { ProgressWriter } from './progress-writer.js';
 
 export interface ClaimCapacity {
   /** How many jobs may be claimed now. */
@@ -40,9 +21,6 @@ interface Prefetched {
   row: ClaimedRow;
   lockedBy: string;
 }
-
-/** The largest result stored; bigger ones fail the attempt rather than the ack batch. */
-const MAX_RESULT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Runs the handlers of one queue in at most `concurrency` slots (and each handler within its own
@@ -69,6 +47,8 @@ export class Worker {
     private readonly handlers: Map<string, HandlerDefinition>,
     private readonly ack: (ack: Ack) => void,
     private readonly onSlotFree: () => void,
+    /** Writes `job.progress()` values; without one (unit tests), progress is only carried on the ack. */
+    private readonly progress?: ProgressWriter,
   ) {
     this.logger = new Logger(`QueueWorker:${queue.name}`);
   }
@@ -263,15 +243,7 @@ export class Worker {
   }
 
   private async run(row: ClaimedRow, handler: HandlerDefinition, lockedBy: string): Promise<void> {
-    const entry: ActiveJob = {
-      id: row.id,
-      name: row.name,
-      attempt: row.attempts,
-      lockedBy,
-      controller: null,
-      timer: null,
-      settled: false,
-    };
+    const entry = newActiveJob(row, lockedBy);
     this.active.set(row.id, entry);
     const maxAttempts = row.max_attempts ?? handler.maxAttempts ?? this.queue.maxAttempts;
     if (row.attempts > maxAttempts) {
@@ -279,22 +251,7 @@ export class Worker {
       this.finish(entry, handler, maxAttempts, { error: new Error(`attempts exhausted (${maxAttempts}); the last attempt was lost with its worker`) });
       return;
     }
-    const job: Job = {
-      id: row.id,
-      queue: this.queue.name,
-      name: row.name,
-      data: row.payload,
-      attempt: row.attempts,
-      maxAttempts,
-      priority: row.priority,
-      runAt: row.run_at,
-      createdAt: row.created_at,
-      metadata: row.metadata,
-      idempotencyKey: row.idempotency_key,
-      get signal() {
-        return signalOf(entry);
-      },
-    };
+    const job = buildJob(row, this.queue.name, maxAttempts, entry, () => this.progress?.changed(entry));
     if (handler.timeoutMs !== undefined) {
       const timeoutMs = handler.timeoutMs;
       entry.timer = setTimeout(() => {
@@ -303,7 +260,7 @@ export class Worker {
         this.finish(entry, handler, maxAttempts, { error: err });
       }, timeoutMs);
     }
-    let outcome: { result?: unknown; error?: unknown };
+    let outcome: AttemptOutcome;
     try {
       outcome = { result: await handler.callback(job) };
     } catch (error) {
@@ -312,50 +269,20 @@ export class Worker {
     this.finish(entry, handler, maxAttempts, outcome);
   }
 
-  private finish(entry: ActiveJob, handler: HandlerDefinition, maxAttempts: number, outcome: { result?: unknown; error?: unknown }): void {
+  private finish(entry: ActiveJob, handler: HandlerDefinition, maxAttempts: number, outcome: AttemptOutcome): void {
     if (entry.settled) return;
     if (entry.cancelled) {
       this.settle(entry);
       return;
     }
-    let result: string | null = null;
-    let error: unknown = undefined;
-    let failed = 'error' in outcome;
-    if (failed) {
-      error = outcome.error;
-    } else if (outcome.result !== undefined) {
-      try {
-        result = toJsonb('result', outcome.result, MAX_RESULT_BYTES);
-      } catch (e) {
-        failed = true;
-        error = new ResultNotSerializableError((e as Error).message.replace(/^Invalid job: result /, ''));
-      }
-    }
-    let ack: Ack;
-    if (!failed) {
-      ack = { id: entry.id, queue: this.queue.name, attempt: entry.attempt, lockedBy: entry.lockedBy, status: 'done', result, error: null, retryDelayMs: 0, maxAttempts };
-    } else {
-      const last = entry.attempt >= maxAttempts;
-      let delay = 0;
-      if (!last) {
-        try {
-          delay = backoffDelayMs(handler.backoff ?? this.queue.backoff, entry.attempt, error);
-        } catch (e) {
-          this.logger.error(`backoff of ${handler.label} threw: ${(e as Error).message}`);
-        }
-      }
-      ack = {
-        id: entry.id,
-        queue: this.queue.name,
-        attempt: entry.attempt,
-        lockedBy: entry.lockedBy,
-        status: last ? 'killed' : 'retrying',
-        result: null,
-        error: errorText(error),
-        retryDelayMs: delay,
-        maxAttempts,
-      };
-    }
+    const ack = ackFor(entry, outcome, {
+      queue: this.queue.name,
+      maxAttempts,
+      backoff: handler.backoff ?? this.queue.backoff,
+      progress: entry.lastProgress,
+      label: handler.label,
+      logger: this.logger,
+    });
     // Leave `active` and queue the ack in one synchronous step (see the class invariant). The slot
     // is freed first so that a fetcher refilling it in this turn can carry the ack in its claim.
     this.settle(entry);
@@ -367,6 +294,7 @@ export class Worker {
     if (entry.settled) return false;
     entry.settled = true;
     if (entry.timer) clearTimeout(entry.timer);
+    this.progress?.forget(entry);
     this.active.delete(entry.id);
     this.runningByName.set(entry.name, (this.runningByName.get(entry.name) ?? 1) - 1);
     if (this.prefetched.length > 0) this.startPrefetched();
@@ -378,19 +306,6 @@ export class Worker {
     this.onSlotFree();
     return true;
   }
-}
-
-function signalOf(entry: ActiveJob): AbortSignal {
-  if (!entry.controller) {
-    entry.controller = new AbortController();
-    if (entry.abortReason) entry.controller.abort(entry.abortReason.reason);
-  }
-  return entry.controller.signal;
-}
-
-function abortJob(entry: ActiveJob, reason: unknown): void {
-  if (entry.controller) entry.controller.abort(reason);
-  else entry.abortReason ??= { reason };
 }
 
 const toReleased = (p: Prefetched): ReleasedJob => releasedJob(p.row, p.lockedBy);

@@ -27,8 +27,8 @@ describe('consumer: LISTEN loss and polling', () => {
     const sink = app.get<QueueSink>(getSinkToken('default'));
     await waitFor('bus connected', () => bus.connected);
     const before = bus.generation;
-    // This app's LISTEN session: the listener's application_name, and its last statement names our channel.
-    const mine = await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'nestjs-pg-queue:listen' AND query LIKE $1`, [`%${schema}.jobs%`]);
+    // This app's LISTEN session: the listener's application_name, and its last statement LISTENs on one of our channels.
+    const mine = await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'nestjs-pg-queue:listen' AND query LIKE $1`, [`%"${schema}.%`]);
     expect(mine.rowCount).toBe(1);
     await pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [mine.rows.map((r) => r.pid)]);
     return { app, bus, sink, before };

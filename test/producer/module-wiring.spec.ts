@@ -67,7 +67,7 @@ describe('QueueModule wiring', () => {
       expect(await admin.getJob('01ARZ3NDEKTSV4RRFFQ69G5FAV')).toBeNull();
       expect(b).not.toBe(a);
 
-      const zeros = { pending: 0, running: 0, done: 0, retrying: 0, killed: 0 };
+      const zeros = { pending: 0, running: 0, done: 0, retrying: 0, killed: 0, cancelled: 0, paused: false };
       // This app has no handlers: no live worker can run these due jobs.
       expect(await admin.stats()).toEqual({
         mail: { ...zeros, pending: 2, unhandled: { welcome: 2 } },

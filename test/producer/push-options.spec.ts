@@ -49,6 +49,7 @@ describe('push / pushMany store every option exactly', () => {
       doneAt: null,
       lastError: null,
       errors: [],
+      progress: null,
       result: null,
       metadata,
       idempotencyKey: 'user-42-welcome',

@@ -9,7 +9,7 @@ export function currentStatus(status: string): JobStatus {
 
 /** Every column, listed (never `*`), in the order {@link toJobRecord} reads them. */
 export const JOB_COLUMNS = `id, queue, name, payload, status, attempts, max_attempts, priority, run_at, created_at,
-  locked_at, locked_by, done_at, last_error, errors, result, metadata, idempotency_key`;
+  locked_at, locked_by, done_at, last_error, errors, result, progress, metadata, idempotency_key`;
 
 export interface JobRow {
   id: string;
@@ -28,6 +28,7 @@ export interface JobRow {
   last_error: string | null;
   errors: Array<{ attempt: number; at: string; error: string }>;
   result: unknown;
+  progress: unknown;
   metadata: Record<string, unknown>;
   idempotency_key: string | null;
 }
@@ -50,6 +51,7 @@ export function toJobRecord(r: JobRow): JobRecord {
     lastError: r.last_error,
     errors: r.errors.map((e) => ({ attempt: e.attempt, at: new Date(e.at), error: e.error })),
     result: r.result,
+    progress: r.progress,
     metadata: r.metadata,
     idempotencyKey: r.idempotency_key,
   };

@@ -1,0 +1,78 @@
+import type { ClaimedRow } from '../db/sql/claim-jobs.js';
+import { toJsonb } from '../encoding/jsonb.js';
+import { InvalidJobError } from '../errors.js';
+import type { Job } from '../job.interfaces.js';
+import { JobSnooze } from '../job-snooze.js';
+
+/** A job whose handler is running in a slot of this process. */
+export interface ActiveJob {
+  id: string;
+  name: string;
+  attempt: number;
+  lockedBy: string;
+  /**
+   * Created on first use of `job.signal`: most handlers never read it, and an AbortController per
+   * job was the largest CPU cost of a no-op job. `abortReason` holds an abort that came first.
+   */
+  controller: AbortController | null;
+  abortReason?: { reason: unknown };
+  timer: NodeJS.Timeout | null;
+  /** Set once the attempt's outcome is decided (ack queued or job released); later outcomes are ignored. */
+  settled: boolean;
+  /** An operator cancelled the job: its row says so already, so its outcome is not acked. */
+  cancelled?: boolean;
+  /** The last `job.progress()` value, as JSON text (written by ProgressWriter and with the ack). */
+  lastProgress: string | null;
+}
+
+export function newActiveJob(row: ClaimedRow, lockedBy: string): ActiveJob {
+  return { id: row.id, name: row.name, attempt: row.attempts, lockedBy, controller: null, timer: null, settled: false, lastProgress: null };
+}
+
+export function signalOf(entry: ActiveJob): AbortSignal {
+  if (!entry.controller) {
+    entry.controller = new AbortController();
+    if (entry.abortReason) entry.controller.abort(entry.abortReason.reason);
+  }
+  return entry.controller.signal;
+}
+
+export function abortJob(entry: ActiveJob, reason: unknown): void {
+  if (entry.controller) entry.controller.abort(reason);
+  else entry.abortReason ??= { reason };
+}
+
+/** Snoozes of more than this are refused: a job parked for a century is a bug. */
+const MAX_SNOOZE_MS = 100 * 365 * 24 * 3600 * 1000;
+
+const MAX_PROGRESS_BYTES = 64 * 1024;
+
+/** The `Job<T>` a handler receives for `entry`; `progressed` is told after each `job.progress()`. */
+export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, entry: ActiveJob, progressed: () => void): Job {
+  return {
+    id: row.id,
+    queue,
+    name: row.name,
+    data: row.payload,
+    attempt: row.attempts,
+    maxAttempts,
+    priority: row.priority,
+    runAt: row.run_at,
+    createdAt: row.created_at,
+    metadata: row.metadata,
+    idempotencyKey: row.idempotency_key,
+    get signal() {
+      return signalOf(entry);
+    },
+    snooze(ms: number): JobSnooze {
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_SNOOZE_MS) {
+        throw new InvalidJobError('snooze(ms)', 'must be a finite number of milliseconds from 0 to 100 years');
+      }
+      return new JobSnooze(ms);
+    },
+    progress(value: unknown): void {
+      entry.lastProgress = toJsonb('progress', value, MAX_PROGRESS_BYTES, true);
+      progressed();
+    },
+  };
+}
