@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { JobRecord, JobStatus } from '../job.interfaces.js';
-import { getJobSql, statsSql, unhandledDueSql } from '../db/sql/admin.js';
+import { getJobSql, oldestDueSql, staleRunningSql, statsSql, unhandledDueSql } from '../db/sql/admin.js';
 import { currentStatus, JOB_STATUSES, toJobRecord, type JobRow } from '../db/sql/job-columns.js';
 import { controlChannel, jobsChannel, quoteIdent } from '../db/identifier.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue.tokens.js';
@@ -16,6 +16,10 @@ export type QueueCounts = Record<JobStatus, number> & {
   unhandled: Record<string, number>;
   /** Paused with QueueAdmin.pause (cluster-wide): no process claims from it. */
   paused: boolean;
+  /** How long the oldest due waiting job has been due (ms, the database's clock); null when none is due. */
+  lagMs: number | null;
+  /** Running jobs whose worker missed two heartbeats: rescued at `orphanTimeoutMs` unless it comes back. */
+  staleRunning: number;
   /** @deprecated Since 0.2: the count of `retrying` jobs under its 0.1 name; removed in 0.3. Not enumerable. */
   readonly failed: number;
 };
@@ -24,7 +28,7 @@ export type QueueStats = Record<string, QueueCounts>;
 function emptyCounts(): QueueCounts {
   const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
   Object.defineProperty(counts, 'failed', { get: () => counts.retrying, enumerable: false });
-  return Object.assign(counts, { unhandled: {}, paused: false }) as QueueCounts;
+  return Object.assign(counts, { unhandled: {}, paused: false, lagMs: null, staleRunning: 0 }) as QueueCounts;
 }
 
 /**
@@ -120,11 +124,16 @@ export class QueueAdmin {
   async stats(): Promise<QueueStats> {
     const out: QueueStats = {};
     for (const q of this.options.queues.keys()) out[q] = emptyCounts();
-    const [counts, unhandled, paused] = await Promise.all([
+    const queues = [...this.options.queues.keys()];
+    const [counts, unhandled, paused, stale, lags] = await Promise.all([
       this.pool.query<{ queue: string; status: string; count: number }>(statsSql(this.s)),
       this.pool.query<{ queue: string; name: string; count: number }>(unhandledDueSql(this.s), [this.options.orphanTimeoutMs, null, 0]),
       this.pauses.paused(),
+      this.pool.query<{ queue: string; count: number }>(staleRunningSql(this.s), [2 * this.options.heartbeatIntervalMs]),
+      Promise.all(queues.map(async (q) => (await this.pool.query<{ lag_ms: number | null }>(oldestDueSql(this.s), [q])).rows[0]?.lag_ms ?? null)),
     ]);
+    queues.forEach((q, i) => (out[q].lagMs = lags[i] === null ? null : Math.max(0, lags[i]!)));
+    for (const row of stale.rows) (out[row.queue] ??= emptyCounts()).staleRunning = row.count;
     for (const row of counts.rows) (out[row.queue] ??= emptyCounts())[currentStatus(row.status)] += row.count;
     for (const row of unhandled.rows) (out[row.queue] ??= emptyCounts()).unhandled[row.name] = row.count;
     for (const queue of paused.keys()) (out[queue] ??= emptyCounts()).paused = true;

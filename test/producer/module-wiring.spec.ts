@@ -67,12 +67,15 @@ describe('QueueModule wiring', () => {
       expect(await admin.getJob('01ARZ3NDEKTSV4RRFFQ69G5FAV')).toBeNull();
       expect(b).not.toBe(a);
 
-      const zeros = { pending: 0, running: 0, done: 0, retrying: 0, killed: 0, cancelled: 0, paused: false };
-      // This app has no handlers: no live worker can run these due jobs.
-      expect(await admin.stats()).toEqual({
+      const zeros = { pending: 0, running: 0, done: 0, retrying: 0, killed: 0, cancelled: 0, paused: false, staleRunning: 0 };
+      // This app has no handlers: no live worker can run these due jobs, and they wait (lagMs).
+      const stats = await admin.stats();
+      expect(Object.keys(stats)).toEqual(['mail', 'reports']);
+      expect(stats).toMatchObject({
         mail: { ...zeros, pending: 2, unhandled: { welcome: 2 } },
         reports: { ...zeros, pending: 1, unhandled: { daily: 1 } },
       });
+      for (const q of ['mail', 'reports']) expect(stats[q].lagMs).toBeGreaterThanOrEqual(0);
     } finally {
       await app.close();
     }

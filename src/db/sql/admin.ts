@@ -27,3 +27,34 @@ WHERE j.status IN ${WAITING_STATUSES} AND j.run_at <= now() - $3 * interval '1 m
 GROUP BY j.queue, j.name
 ORDER BY j.queue, j.name`;
 }
+
+/**
+ * The oldest due waiting job's run_at, for the lag: a loose index scan of the claim index
+ * (queue, priority DESC, run_at, id): one descent per distinct priority finds it, then one per
+ * priority reads that priority's earliest run_at. A few index probes, whatever the table's size.
+ * $1 queue.
+ */
+export function oldestDueSql(s: string): string {
+  const waiting = `queue = $1 AND status IN ${WAITING_STATUSES}`;
+  return `WITH RECURSIVE p AS (
+  SELECT (SELECT priority FROM ${s}.jobs WHERE ${waiting} ORDER BY priority DESC LIMIT 1) AS priority
+  UNION ALL
+  SELECT (SELECT priority FROM ${s}.jobs WHERE ${waiting} AND priority < p.priority ORDER BY priority DESC LIMIT 1) FROM p WHERE p.priority IS NOT NULL
+)
+SELECT ceil(extract(epoch FROM now() - min(first_run_at)) * 1000)::float8 AS lag_ms
+FROM (SELECT (SELECT run_at FROM ${s}.jobs WHERE ${waiting} AND priority = p.priority ORDER BY priority DESC, run_at LIMIT 1) AS first_run_at
+      FROM p WHERE p.priority IS NOT NULL) f
+WHERE first_run_at <= now()`;
+}
+
+/**
+ * Running jobs by queue whose worker has not heartbeaten for $1 ms (two heartbeats missed): they
+ * will be rescued at the orphan timeout. Reads the running-jobs index, which holds only running rows.
+ */
+export function staleRunningSql(s: string): string {
+  return `SELECT j.queue, count(*)::int AS count FROM ${s}.jobs j
+WHERE j.status = 'running' AND NOT EXISTS (
+  SELECT 1 FROM ${s}.workers w WHERE w.worker_id = j.locked_by AND w.queue = j.queue AND w.last_seen > now() - $1 * interval '1 millisecond'
+)
+GROUP BY j.queue`;
+}
