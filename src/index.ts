@@ -14,6 +14,8 @@ export type { BulkResult, CancelOutcome, DeleteOutcome, ListPage, OperationResul
 export type { PauseState } from './admin/queue-pauses.js';
 export { NotifyBus, type NotifyListener, type ReconnectListener } from './notify/notify-bus.js';
 export { QueueOrchestrator } from './queue.orchestrator.js';
+export { RetentionService } from './retention/retention.service.js';
+export type { RetentionOptions } from './retention/retention.options.js';
 export { Migrator, loadMigrations, MIGRATIONS_DIR } from './db/migrator.js';
 export { JobSnooze } from './job-snooze.js';
 export type { Job, JobAttemptError, JobRecord, JobStatus, JobToPush, PushOptions, TransactionOptions } from './job.interfaces.js';

@@ -15,6 +15,7 @@ import { requestedSinkQueues } from './decorators/inject-sink.decorator.js';
 import { UnknownQueueError } from './errors.js';
 import { NotifyBus } from './notify/notify-bus.js';
 import { OutageReporter } from './outage/outage-reporter.js';
+import { RetentionService } from './retention/retention.service.js';
 import { QueueRegistry } from './producer/queue-registry.js';
 import { QueueOrchestrator } from './queue.orchestrator.js';
 import { resolveQueueOptions, type QueueModuleOptions, type ResolvedQueueOptions } from './queue.options.js';
@@ -92,6 +93,7 @@ const coreProviders: Provider[] = [
   LocalWorkers,
   QueueRegistry,
   QueueAdmin,
+  RetentionService,
   ProcessorExplorer,
   QueueOrchestrator,
 ];
@@ -121,7 +123,7 @@ function sinkProviders(queues: string[]): Provider[] {
   }));
 }
 
-const coreExports = [QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, NotifyBus, QueueRegistry, QueueAdmin, QueueOrchestrator];
+const coreExports = [QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, NotifyBus, QueueRegistry, QueueAdmin, QueueOrchestrator, RetentionService];
 
 /**
  * The queue's Nest module. `forRoot` / `forRootAsync` register it globally: the pool, the

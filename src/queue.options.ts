@@ -3,6 +3,7 @@ import { didYouMean } from './did-you-mean.js';
 import { InvalidQueueOptionsError } from './errors.js';
 import { validateBackoff, type BackoffOptions } from './backoff.js';
 import { resolveBootRetry, type BootRetryOptions, type ResolvedBootRetry } from './db/boot-retry.js';
+import { DEFAULT_RETENTION, resolveRetention, type ResolvedRetention, type RetentionOptions } from './retention/retention.options.js';
 
 /** One queue: a name, or a name with settings that override the module's. */
 export interface QueueConfig {
@@ -37,6 +38,8 @@ export interface QueueConfig {
    * restart never undoes a resume. Default false.
    */
   startPaused?: boolean;
+  /** How long this queue keeps finished jobs, by status (overrides the module's `retention`). */
+  retention?: RetentionOptions | false;
 }
 
 /** Options of `QueueModule.forRoot()`; see the README for each one. */
@@ -67,6 +70,10 @@ export interface QueueModuleOptions {
   bootRetry?: BootRetryOptions | boolean;
   /** While the database is unreachable, how often one summary line is logged. Default 30 s. */
   outageLogIntervalMs?: number;
+  /** How long finished jobs are kept, by status. Default: done and cancelled 7 days, killed 30 days; false: forever. */
+  retention?: RetentionOptions | false;
+  /** How often a worker process prunes finished jobs past their retention. Default 60 s. */
+  pruneIntervalMs?: number;
 }
 
 export interface ResolvedQueueConfig {
@@ -78,6 +85,7 @@ export interface ResolvedQueueConfig {
   maxAttempts: number;
   backoff: BackoffOptions;
   startPaused: boolean;
+  retention: ResolvedRetention;
 }
 
 export interface ResolvedQueueOptions {
@@ -98,6 +106,8 @@ export interface ResolvedQueueOptions {
   preparedStatements: boolean;
   bootRetry: ResolvedBootRetry;
   outageLogIntervalMs: number;
+  retention: ResolvedRetention;
+  pruneIntervalMs: number;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
@@ -106,9 +116,9 @@ export const DEFAULT_CONCURRENCY = 10;
 const MODULE_KEYS = new Set([
   'connection', 'pool', 'listenConnection', 'schema', 'migrate', 'queues', 'workers', 'pollIntervalMs',
   'heartbeatIntervalMs', 'orphanTimeoutMs', 'shutdownGraceMs', 'maxAttempts', 'backoff', 'maxPayloadBytes',
-  'preparedStatements', 'bootRetry', 'outageLogIntervalMs',
+  'preparedStatements', 'bootRetry', 'outageLogIntervalMs', 'retention', 'pruneIntervalMs',
 ]);
-const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff', 'startPaused']);
+const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff', 'startPaused', 'retention']);
 /** One claim holds at most this many row locks; more would be one long statement. */
 export const MAX_PREFETCH = 10_000;
 
@@ -201,6 +211,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
   const maxPayloadBytes = positiveInt('maxPayloadBytes', options.maxPayloadBytes, 1024 * 1024);
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   validateBackoff('backoff', backoff);
+  const retention = resolveRetention('retention', options.retention, DEFAULT_RETENTION);
 
   if (!Array.isArray(options.queues) || options.queues.length === 0) {
     throw new InvalidQueueOptionsError('queues', 'must be a non-empty array of queue names or { name, ... } objects');
@@ -233,6 +244,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
       maxAttempts: positiveInt(`${at}.maxAttempts`, config.maxAttempts, maxAttempts),
       backoff: config.backoff ?? backoff,
       startPaused: config.startPaused ?? false,
+      retention: resolveRetention(`${at}.retention`, config.retention, retention),
     });
   });
 
@@ -254,5 +266,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
     preparedStatements: options.preparedStatements ?? true,
     bootRetry: resolveBootRetry(options.bootRetry),
     outageLogIntervalMs: positiveInt('outageLogIntervalMs', options.outageLogIntervalMs, 30_000, 100),
+    retention,
+    pruneIntervalMs: positiveInt('pruneIntervalMs', options.pruneIntervalMs, 60_000, 100),
   };
 }

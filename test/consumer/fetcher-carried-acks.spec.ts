@@ -7,6 +7,7 @@ import { Worker } from '../../src/consumer/worker.js';
 import { Migrator } from '../../src/db/migrator.js';
 import { databaseUrl, schemaScope } from '../helpers/db.js';
 import { deferred, waitFor } from '../helpers/wait.js';
+import { queueConfig } from '../helpers/queue-config.js';
 
 /**
  * A real pool whose statements are recorded, and whose release statement (jobs handed back to
@@ -70,7 +71,7 @@ describe('Fetcher: a landed claim that hands overflow back keeps its slots until
     let fetcher!: Fetcher;
     const acker = new Acker(pool, s, () => undefined, () => fetcher.slotFreed());
     const worker = new Worker(
-      { name: 'q', concurrency: 3, pollIntervalMs: 60_000, prefetch: 0, directStart: false, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10 }, startPaused: false },
+      queueConfig({ name: 'q', concurrency: 3, pollIntervalMs: 60_000, prefetch: 0, directStart: false, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10 } }),
       new Map([
         ['limited', handler('limited', 1)],
         ['free', handler('free')],

@@ -8,6 +8,7 @@ import type { ClaimedRow } from '../../src/db/sql/claim-jobs.js';
 import { createQueueApp } from '../helpers/app.js';
 import { dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
 import { deferred, waitFor } from '../helpers/wait.js';
+import { queueConfig } from '../helpers/queue-config.js';
 
 /** Handlers of the gated queue block until the test opens the gate. */
 let gate = deferred();
@@ -172,7 +173,7 @@ describe('consumer: prefetch and a lost lease', () => {
       },
     };
     const worker = new Worker(
-      { name: 'q', concurrency: 1, prefetch: 4, directStart: true, pollIntervalMs: 1000, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10 }, startPaused: false },
+      queueConfig({ name: 'q', concurrency: 1, prefetch: 4, directStart: true, pollIntervalMs: 1000, maxAttempts: 3, backoff: { type: 'fixed', delayMs: 10 } }),
       new Map([['n', handler]]),
       (a) => acks.push(a),
       () => undefined,
