@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /**
  * The operators' CLI: `nestjs-pg-queue migrate` applies the queue's migrations (for deploys that
- * run the app with `migrate: false`), `nestjs-pg-queue stats` prints job counts by queue and status.
- * Exit codes: 0 done, 1 failed (one line on stderr), 2 bad arguments (usage on stderr).
+ * run the app with `migrate: false`), `stats` prints job counts by queue and status, and the
+ * operator verbs (cancel, retry, promote, delete, their -many forms, list, pause, resume) act on
+ * jobs and queues as QueueAdmin does. Every command takes --json.
+ * Exit codes: 0 done (a verb's outcome, "not found" included, is printed), 1 failed (one line on
+ * stderr), 2 bad arguments (usage on stderr).
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -11,22 +14,35 @@ import { quoteIdent } from '../db/identifier.js';
 import { statsSql } from '../db/sql/admin.js';
 import { currentStatus, JOB_STATUSES } from '../db/sql/job-columns.js';
 import { resolveQueueOptions } from '../queue.options.js';
+import { FILTER_FLAGS, runVerb, VERBS, VerbUsageError, type FlagValues, type Verb } from './operator-verbs.js';
 
-const USAGE = `Usage: nestjs-pg-queue <migrate|stats> [--database-url URL] [--schema NAME] [--json]
+const USAGE = `Usage: nestjs-pg-queue <command> [target] [--database-url URL] [--schema NAME] [--json] [flags]
 
-  migrate   apply the queue's pending migrations (under an advisory lock; safe to run concurrently)
-  stats     print job counts by queue and status
+  migrate                 apply the queue's pending migrations (under an advisory lock; safe to run concurrently)
+  stats                   print job counts by queue and status
+  cancel|retry|promote|delete <job id>
+                          act on one job (retry: --reset-attempts); prints what happened
+  cancel-many|retry-many|delete-many [filter]
+                          act on every job the filter selects, 1,000 a statement; prints the count
+  list [filter]           print a page of jobs (--page-size N, --after ID, --order asc|desc)
+  pause <queue> [--reason TEXT], resume <queue>
+                          stop or restart claims of a queue, in every process
+
+  filter: --queue Q --name N --status S[,S] --created-after T --created-before T
+          --finished-after T --finished-before T --key-prefix P --limit N, or --all for every job
 
   --database-url URL   Postgres connection string (default: $DATABASE_URL)
   --schema NAME        the queue's schema (default: pgqueue)
-  --json               stats: print JSON instead of a table
+  --json               print JSON instead of text
   -h, --help           print this help`;
 
 
 class UsageError extends Error {}
 
 interface Command {
-  command: 'migrate' | 'stats';
+  command: 'migrate' | 'stats' | Verb;
+  target?: string;
+  flags: FlagValues;
   databaseUrl: string;
   schema: string;
   json: boolean;
@@ -44,6 +60,7 @@ function parse(argv: string[]): Command | 'help' {
         schema: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        ...FILTER_FLAGS,
       },
     });
   } catch (err) {
@@ -52,10 +69,15 @@ function parse(argv: string[]): Command | 'help' {
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (positionals.length === 0) throw new UsageError('missing command');
-  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
   const command = positionals[0];
-  if (command !== 'migrate' && command !== 'stats') throw new UsageError(`unknown command "${command}"`);
-  if (values.json && command !== 'stats') throw new UsageError('--json applies to stats only');
+  const isVerb = Object.hasOwn(VERBS, command);
+  if (command !== 'migrate' && command !== 'stats' && !isVerb) throw new UsageError(`unknown command "${command}"`);
+  if (values.json && command === 'migrate') throw new UsageError('--json does not apply to migrate');
+  if (!isVerb && positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const flags: FlagValues = {};
+  for (const key of Object.keys(FILTER_FLAGS) as Array<keyof typeof FILTER_FLAGS>) if (values[key] !== undefined) flags[key] = values[key];
+  if (!isVerb && Object.keys(flags).length > 0) throw new UsageError(`--${Object.keys(flags)[0]} applies to the operator verbs only`);
   const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL;
   if (!databaseUrl) throw new UsageError('give --database-url or set DATABASE_URL');
   const schema = values.schema ?? 'pgqueue';
@@ -65,7 +87,7 @@ function parse(argv: string[]): Command | 'help' {
   } catch (err) {
     throw new UsageError((err as Error).message.replace('QueueModule option "schema"', '--schema'));
   }
-  return { command, databaseUrl, schema, json: values.json };
+  return { command: command as Command['command'], target: positionals[1], flags, databaseUrl, schema, json: values.json };
 }
 
 function describeError(err: unknown): string {
@@ -124,9 +146,18 @@ async function main(argv: string[]): Promise<number> {
   }
   pool.on('error', () => undefined);
   try {
-    await (cmd.command === 'migrate' ? migrate(pool, cmd) : stats(pool, cmd));
+    if (cmd.command === 'migrate') await migrate(pool, cmd);
+    else if (cmd.command === 'stats') await stats(pool, cmd);
+    else {
+      const r = await runVerb(pool, cmd.schema, cmd.command, cmd.target, cmd.flags);
+      console.log(cmd.json ? JSON.stringify(r.json, null, 2) : r.text);
+    }
     return 0;
   } catch (err) {
+    if (err instanceof VerbUsageError) {
+      process.stderr.write(`nestjs-pg-queue: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
     process.stderr.write(`nestjs-pg-queue ${cmd.command}: ${describeError(err)}\n`);
     return 1;
   } finally {

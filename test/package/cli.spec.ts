@@ -1,32 +1,9 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../src/db/migrator.js';
 import { getSinkToken, type QueueSink } from '../../src/index.js';
 import { createQueueApp } from '../helpers/app.js';
 import { databaseUrl, dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs src/cli/main.ts (the source of dist/cli/main.js, the package's bin) in a child process. */
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Result> {
-  const baseEnv = { ...process.env };
-  delete baseEnv.DATABASE_URL;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', './sample/register.mjs', 'src/cli/main.ts', ...args],
-      { cwd: ROOT, env: { ...baseEnv, ...env } },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr }),
-    );
-  });
-}
+import { cli } from './cli-run.js';
 
 describe('CLI: nestjs-pg-queue', () => {
   const pool = testPool(2);
@@ -50,13 +27,13 @@ describe('CLI: nestjs-pg-queue', () => {
     [['migrate', '--database-url'], "Option '--database-url <value>' argument missing"],
     [['migrate'], 'give --database-url or set DATABASE_URL'],
     [['migrate', '--database-url', 'postgres://x@127.0.0.1/y', '--schema', 'bad-name'], '--schema must be an identifier'],
-    [['migrate', '--database-url', 'postgres://x@127.0.0.1/y', '--json'], '--json applies to stats only'],
+    [['migrate', '--database-url', 'postgres://x@127.0.0.1/y', '--json'], '--json does not apply to migrate'],
   ])('bad arguments %j -> the problem and the usage on stderr, exit code 2', async (args, problem) => {
     const r = await cli(args);
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines[0]).toContain(`nestjs-pg-queue: ${problem}`);
-    expect(lines[1]).toMatch(/^Usage: nestjs-pg-queue <migrate\|stats>/);
+    expect(lines[1]).toMatch(/^Usage: nestjs-pg-queue <command>/);
     expect(r.stdout).toBe('');
   });
 
