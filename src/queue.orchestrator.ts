@@ -22,6 +22,7 @@ import { WorkerIdentity } from './consumer/worker-identity.js';
 import { controlChannel, jobsChannel, quoteIdent, statementNames } from './db/identifier.js';
 import { PlanSizeClass } from './db/plan-size-class.js';
 import { nextDueSql } from './db/sql/next-due.js';
+import { queueStatesSql } from './db/sql/queues.js';
 import { releaseJobsParams, releaseJobsSql, type ReleasedJob } from './db/sql/release-jobs.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
 import { NotifyBus } from './notify/notify-bus.js';
@@ -150,6 +151,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
           void this.hintNextDue(queue, r.fetcher);
         });
         cancelWatch.checkNow();
+        void this.recheckPauses();
       }),
     );
     for (const [queue, r] of this.runtimes) {
@@ -226,6 +228,19 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     if (typeof msg.delayMs === 'number' && msg.delayMs > 0) fetcher.wakeIn(msg.delayMs);
   }
 
+  /** After a reconnect (a resume's NOTIFY may be lost): prefetch again where the queue is no longer paused. */
+  private async recheckPauses(): Promise<void> {
+    const suspended = [...this.runtimes].filter(([, r]) => r.worker.isPrefetchSuspended);
+    if (suspended.length === 0) return;
+    try {
+      const { rows } = await this.pool.query<{ name: string }>(queueStatesSql(this.s), [null]);
+      const paused = new Set(rows.map((r) => r.name));
+      for (const [queue, r] of suspended) if (!paused.has(queue)) r.worker.resumePrefetch();
+    } catch {
+      // Unreachable now: the next reconnect checks again; meanwhile the worker claims without prefetch.
+    }
+  }
+
   /** An operator's action on the control channel: a cancel of jobs held here, a pause of a queue served here. */
   private controlled(payload: string): void {
     let msg: { type?: unknown; ids?: unknown; queue?: unknown };
@@ -235,9 +250,10 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       return;
     }
     this.cancelWatch?.notified(msg);
-    const runtime = msg.type === 'pause' && typeof msg.queue === 'string' ? this.runtimes.get(msg.queue) : undefined;
+    const runtime = typeof msg.queue === 'string' ? this.runtimes.get(msg.queue) : undefined;
     // Paused: jobs claimed ahead of a slot go back at once (the claim already takes nothing new).
-    if (runtime) void this.release(runtime.worker.unprefetch(), `prefetched job(s) of paused queue "${msg.queue}"`, 'log');
+    if (runtime && msg.type === 'pause') void this.release(runtime.worker.suspendPrefetch(), `prefetched job(s) of paused queue "${msg.queue}"`, 'log');
+    if (runtime && msg.type === 'resume') runtime.worker.resumePrefetch();
   }
 
   /** A batch of acks was written: retries get a due-time timer, and the acked slots are free now. */

@@ -37,6 +37,8 @@ export class Worker {
   private readonly active = new Map<string, ActiveJob>();
   private readonly runningByName = new Map<string, number>();
   private prefetched: Prefetched[] = [];
+  /** The queue was paused (a control NOTIFY): hold nothing ahead of a slot until it is resumed. */
+  private prefetchSuspended = false;
   private readonly prefetchedByName = new Map<string, number>();
   /** startPrefetched() is running: a job settled inside it (attempts exhausted) needs no second pass. */
   private startingPrefetched = false;
@@ -62,6 +64,28 @@ export class Worker {
     return this.handlers.size;
   }
 
+  /** The prefetch in force: none while the queue is paused. */
+  private get prefetch(): number {
+    return this.prefetchSuspended ? 0 : this.queue.prefetch;
+  }
+
+  /**
+   * The queue was paused: hands back what is prefetched and holds nothing more (a claim in
+   * flight at the pause returns its jobs beyond the free slots) until `resumePrefetch`.
+   */
+  suspendPrefetch(): ReleasedJob[] {
+    this.prefetchSuspended = true;
+    return this.unprefetch();
+  }
+
+  resumePrefetch(): void {
+    this.prefetchSuspended = false;
+  }
+
+  get isPrefetchSuspended(): boolean {
+    return this.prefetchSuspended;
+  }
+
   /** Jobs held in memory for a slot (see `prefetch`). */
   get prefetchedCount(): number {
     return this.prefetched.length;
@@ -80,7 +104,8 @@ export class Worker {
    * it and every slot is busy: the claims that refill it are then large, not one per freed slot.
    */
   capacity(unacked = 0, reserved: readonly ClaimCapacity[] = []): ClaimCapacity {
-    const { concurrency, prefetch } = this.queue;
+    const { concurrency } = this.queue;
+    const prefetch = this.prefetch;
     if (prefetch > 0 && this.prefetched.length > prefetch / 2 && this.active.size >= concurrency) return { limit: 0, names: [] };
     let free = concurrency + prefetch - this.active.size - this.prefetched.length - unacked;
     for (const r of reserved) free -= r.limit;
@@ -111,8 +136,8 @@ export class Worker {
     for (const row of rows) this.hold({ row, lockedBy });
     if (this.prefetched.length > 1) this.prefetched.sort((a, b) => claimOrder(a.row, b.row));
     this.startPrefetched();
-    if (this.prefetched.length <= this.queue.prefetch) return [];
-    const overflow = this.prefetched.splice(this.queue.prefetch);
+    if (this.prefetched.length <= this.prefetch) return [];
+    const overflow = this.prefetched.splice(this.prefetch);
     for (const p of overflow) this.unhold(p);
     return overflow.map(toReleased);
   }
