@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { ackParams } from '../../dist/consumer/acker.js';
 
-/** The seven ack arrays (as the worker binds them) for claimed `rows`, all done, claimed by `lockedBy`. */
+/** The ack arrays (as the worker binds them) for claimed `rows`, all done, claimed by `lockedBy`. */
 export function doneAckParams(rows, lockedBy, queue = 'bench') {
-  return ackParams(rows.map((r) => ({ id: r.id, queue, attempt: r.attempts, lockedBy, status: 'done', result: null, error: null, retryDelayMs: 0 })));
+  return ackParams(rows.map((r) => ({ id: r.id, queue, attempt: r.attempts, lockedBy, status: 'done', result: null, error: null, retryDelayMs: 0, maxAttempts: 25, progress: null })));
 }
 
 /** Inserts n finished ('done') jobs into this project's schema with one INSERT ... SELECT. */
