@@ -12,6 +12,7 @@ import pg from 'pg';
 import { Migrator } from '../db/migrator.js';
 import { quoteIdent } from '../db/identifier.js';
 import { statsSql } from '../db/sql/admin.js';
+import { queueStatesSql } from '../db/sql/queues.js';
 import { currentStatus, JOB_STATUSES } from '../db/sql/job-columns.js';
 import { resolveQueueOptions } from '../queue.options.js';
 import { FILTER_FLAGS, runVerb, VERBS, VerbUsageError, type FlagValues, type Verb } from './operator-verbs.js';
@@ -103,12 +104,13 @@ async function migrate(pool: pg.Pool, cmd: Command): Promise<void> {
 
 async function stats(pool: pg.Pool, cmd: Command): Promise<void> {
   await new Migrator(pool, cmd.schema).verify();
-  const rows = (await pool.query<{ queue: string; status: string; count: number }>(statsSql(quoteIdent(cmd.schema)))).rows;
-  const byQueue: Record<string, Record<string, number>> = {};
-  for (const r of rows) {
-    byQueue[r.queue] ??= Object.fromEntries(JOB_STATUSES.map((s) => [s, 0]));
-    byQueue[r.queue][currentStatus(r.status)] += r.count;
-  }
+  const s = quoteIdent(cmd.schema);
+  const rows = (await pool.query<{ queue: string; status: string; count: number }>(statsSql(s))).rows;
+  const paused = new Set((await pool.query<{ name: string }>(queueStatesSql(s), [null])).rows.map((r) => r.name));
+  const byQueue: Record<string, Record<string, number | boolean>> = {};
+  const counts = (queue: string) => (byQueue[queue] ??= { ...Object.fromEntries(JOB_STATUSES.map((st) => [st, 0])), paused: paused.has(queue) });
+  for (const r of rows) (counts(r.queue)[currentStatus(r.status)] as number) += r.count;
+  for (const queue of paused) counts(queue);
   if (cmd.json) {
     console.log(JSON.stringify(byQueue, null, 2));
     return;
@@ -118,8 +120,8 @@ async function stats(pool: pg.Pool, cmd: Command): Promise<void> {
     console.log(`No jobs in schema "${cmd.schema}".`);
     return;
   }
-  const header = ['queue', ...JOB_STATUSES];
-  const table = [header, ...queues.map((q) => [q, ...JOB_STATUSES.map((s) => String(byQueue[q][s]))])];
+  const header = ['queue', ...JOB_STATUSES, 'paused'];
+  const table = [header, ...queues.map((q) => [q, ...JOB_STATUSES.map((st) => String(byQueue[q][st])), byQueue[q].paused ? 'yes' : 'no'])];
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
   for (const row of table) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
 }

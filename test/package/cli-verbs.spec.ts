@@ -39,6 +39,7 @@ describe('CLI: the operator verbs', () => {
 
     expect(await json('pause', 'emails', '--reason', 'SMTP relay down')).toMatchObject({ queue: 'emails', paused: true, reason: 'SMTP relay down' });
     expect(await app.get(QueueAdmin).isPaused('emails')).toBe(true);
+    expect((await json('stats')).emails.paused).toBe(true);
     expect(await run('resume', 'emails')).toBe('queue "emails" resumed');
     expect(await run('resume', 'emails')).toBe('queue "emails" was not paused');
 

@@ -79,15 +79,15 @@ describe('CLI: nestjs-pg-queue', () => {
     const json = await cli(['stats', '--json', '--database-url', databaseUrl(), '--schema', schema]);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({
-      emails: { pending: 3, running: 0, done: 0, retrying: 0, killed: 0, cancelled: 0 },
-      reports: { pending: 1, running: 0, done: 0, retrying: 0, killed: 0, cancelled: 0 },
+      emails: { pending: 3, running: 0, done: 0, retrying: 0, killed: 0, cancelled: 0, paused: false },
+      reports: { pending: 1, running: 0, done: 0, retrying: 0, killed: 0, cancelled: 0, paused: false },
     });
     const table = await cli(['stats', '--schema', schema], { DATABASE_URL: databaseUrl() });
     expect(table.code).toBe(0);
     expect(table.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/))).toEqual([
-      ['queue', 'pending', 'running', 'done', 'retrying', 'killed', 'cancelled'],
-      ['emails', '3', '0', '0', '0', '0', '0'],
-      ['reports', '1', '0', '0', '0', '0', '0'],
+      ['queue', 'pending', 'running', 'done', 'retrying', 'killed', 'cancelled', 'paused'],
+      ['emails', '3', '0', '0', '0', '0', '0', 'no'],
+      ['reports', '1', '0', '0', '0', '0', '0', 'no'],
     ]);
   });
 
