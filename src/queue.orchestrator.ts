@@ -13,7 +13,7 @@ import { Fetcher } from './consumer/fetcher.js';
 import type { HandlerDefinition } from './consumer/handler-definition.js';
 import { Heartbeat } from './consumer/heartbeat.js';
 import { LocalWorkers } from './direct-start/local-workers.js';
-import { CancelWatch } from './consumer/cancel-watch.js';
+import { ControlListener } from './consumer/control-listener.js';
 import { ProgressWriter } from './consumer/progress-writer.js';
 import { Rescuer } from './consumer/rescuer.js';
 import { UnhandledNameWatch } from './consumer/unhandled-names.js';
@@ -22,7 +22,6 @@ import { WorkerIdentity } from './consumer/worker-identity.js';
 import { controlChannel, jobsChannel, quoteIdent, statementNames } from './db/identifier.js';
 import { PlanSizeClass } from './db/plan-size-class.js';
 import { nextDueSql } from './db/sql/next-due.js';
-import { queueStatesSql } from './db/sql/queues.js';
 import { releaseJobsParams, releaseJobsSql, type ReleasedJob } from './db/sql/release-jobs.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
 import { NotifyBus } from './notify/notify-bus.js';
@@ -55,7 +54,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
   private heartbeat: Heartbeat | null = null;
   private rescuer: Rescuer | null = null;
   private unhandledNames: UnhandledNameWatch | null = null;
-  private cancelWatch: CancelWatch | null = null;
+  private control: ControlListener | null = null;
   private planSizeClass: PlanSizeClass | null = null;
   private unsubscribe: Array<() => void> = [];
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
@@ -137,12 +136,13 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       (queue) => this.runtimes.get(queue)!.worker.saturated,
     );
     this.unhandledNames.start();
-    const cancelWatch = new CancelWatch(this.pool, this.s, () => [...this.runtimes.values()].map((r) => r.worker), this.options.pollIntervalMs);
-    this.cancelWatch = cancelWatch;
-    cancelWatch.start();
+    const workers = new Map([...this.runtimes].map(([q, r]) => [q, r.worker]));
+    const control = new ControlListener(this.pool, this.s, workers, this.options.pollIntervalMs, (jobs, what) => this.release(jobs, what, 'log'));
+    this.control = control;
+    control.start();
     this.unsubscribe.push(
       this.bus.subscribe(jobsChannel(this.options.schema), (payload) => this.notified(payload)),
-      this.bus.subscribe(controlChannel(this.options.schema), (payload) => this.controlled(payload)),
+      this.bus.subscribe(controlChannel(this.options.schema), (payload) => control.notified(payload)),
       // Catch up after every (re)connect: NOTIFYs sent while we were not listening are gone, and
       // with them the hints of jobs due later.
       this.bus.onReconnect(() => {
@@ -150,8 +150,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
           r.fetcher.wake();
           void this.hintNextDue(queue, r.fetcher);
         });
-        cancelWatch.checkNow();
-        void this.recheckPauses();
+        control.reconnected();
       }),
     );
     for (const [queue, r] of this.runtimes) {
@@ -177,7 +176,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     await this.acker?.stop(Math.max(1000, this.options.shutdownGraceMs));
     await this.rescuer?.stop();
     await this.unhandledNames?.stop();
-    await this.cancelWatch?.stop();
+    await this.control?.stop();
     await this.heartbeat?.stop();
     await this.planSizeClass?.stop();
     this.state = 'stopped';
@@ -226,34 +225,6 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       fetcher.wake();
     }
     if (typeof msg.delayMs === 'number' && msg.delayMs > 0) fetcher.wakeIn(msg.delayMs);
-  }
-
-  /** After a reconnect (a resume's NOTIFY may be lost): prefetch again where the queue is no longer paused. */
-  private async recheckPauses(): Promise<void> {
-    const suspended = [...this.runtimes].filter(([, r]) => r.worker.isPrefetchSuspended);
-    if (suspended.length === 0) return;
-    try {
-      const { rows } = await this.pool.query<{ name: string }>(queueStatesSql(this.s), [null]);
-      const paused = new Set(rows.map((r) => r.name));
-      for (const [queue, r] of suspended) if (!paused.has(queue)) r.worker.resumePrefetch();
-    } catch {
-      // Unreachable now: the next reconnect checks again; meanwhile the worker claims without prefetch.
-    }
-  }
-
-  /** An operator's action on the control channel: a cancel of jobs held here, a pause of a queue served here. */
-  private controlled(payload: string): void {
-    let msg: { type?: unknown; ids?: unknown; queue?: unknown };
-    try {
-      msg = JSON.parse(payload);
-    } catch {
-      return;
-    }
-    this.cancelWatch?.notified(msg);
-    const runtime = typeof msg.queue === 'string' ? this.runtimes.get(msg.queue) : undefined;
-    // Paused: jobs claimed ahead of a slot go back at once (the claim already takes nothing new).
-    if (runtime && msg.type === 'pause') void this.release(runtime.worker.suspendPrefetch(), `prefetched job(s) of paused queue "${msg.queue}"`, 'log');
-    if (runtime && msg.type === 'resume') runtime.worker.resumePrefetch();
   }
 
   /** A batch of acks was written: retries get a due-time timer, and the acked slots are free now. */

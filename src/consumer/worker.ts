@@ -7,6 +7,7 @@ import type { Ack } from './acker.js';
 import { abortJob, buildJob, newActiveJob, type ActiveJob } from './active-job.js';
 import { ackFor, type AttemptOutcome } from './attempt-outcome.js';
 import type { HandlerDefinition } from './handler-definition.js';
+import { PrefetchBuffer, type Prefetched } from './prefetch-buffer.js';
 import type { ProgressWriter } from './progress-writer.js';
 
 export interface ClaimCapacity {
@@ -14,12 +15,6 @@ export interface ClaimCapacity {
   limit: number;
   /** Names with a free handler slot. */
   names: string[];
-}
-
-/** A job claimed ahead of a free slot (see `prefetch`), held in claim order until one frees. */
-interface Prefetched {
-  row: ClaimedRow;
-  lockedBy: string;
 }
 
 /**
@@ -36,10 +31,7 @@ export class Worker {
   private readonly logger: Logger;
   private readonly active = new Map<string, ActiveJob>();
   private readonly runningByName = new Map<string, number>();
-  private prefetched: Prefetched[] = [];
-  /** The queue was paused (a control NOTIFY): hold nothing ahead of a slot until it is resumed. */
-  private prefetchSuspended = false;
-  private readonly prefetchedByName = new Map<string, number>();
+  private readonly prefetched: PrefetchBuffer;
   /** startPrefetched() is running: a job settled inside it (attempts exhausted) needs no second pass. */
   private startingPrefetched = false;
   private idleWaiters: Array<() => void> = [];
@@ -53,6 +45,7 @@ export class Worker {
     private readonly progress?: ProgressWriter,
   ) {
     this.logger = new Logger(`QueueWorker:${queue.name}`);
+    this.prefetched = new PrefetchBuffer(queue.prefetch);
   }
 
   get size(): number {
@@ -64,26 +57,21 @@ export class Worker {
     return this.handlers.size;
   }
 
-  /** The prefetch in force: none while the queue is paused. */
-  private get prefetch(): number {
-    return this.prefetchSuspended ? 0 : this.queue.prefetch;
-  }
-
   /**
    * The queue was paused: hands back what is prefetched and holds nothing more (a claim in
    * flight at the pause returns its jobs beyond the free slots) until `resumePrefetch`.
    */
   suspendPrefetch(): ReleasedJob[] {
-    this.prefetchSuspended = true;
+    this.prefetched.suspended = true;
     return this.unprefetch();
   }
 
   resumePrefetch(): void {
-    this.prefetchSuspended = false;
+    this.prefetched.suspended = false;
   }
 
   get isPrefetchSuspended(): boolean {
-    return this.prefetchSuspended;
+    return this.prefetched.suspended;
   }
 
   /** Jobs held in memory for a slot (see `prefetch`). */
@@ -92,7 +80,7 @@ export class Worker {
   }
 
   ownedIds(): string[] {
-    return [...this.active.keys(), ...this.prefetched.map((p) => p.row.id)];
+    return [...this.active.keys(), ...this.prefetched.ids()];
   }
 
   /**
@@ -105,7 +93,7 @@ export class Worker {
    */
   capacity(unacked = 0, reserved: readonly ClaimCapacity[] = []): ClaimCapacity {
     const { concurrency } = this.queue;
-    const prefetch = this.prefetch;
+    const prefetch = this.prefetched.limit;
     if (prefetch > 0 && this.prefetched.length > prefetch / 2 && this.active.size >= concurrency) return { limit: 0, names: [] };
     let free = concurrency + prefetch - this.active.size - this.prefetched.length - unacked;
     for (const r of reserved) free -= r.limit;
@@ -115,7 +103,7 @@ export class Worker {
     for (const [name, h] of this.handlers) {
       let room = free;
       if (h.concurrency !== undefined) {
-        room = h.concurrency + prefetch - (this.runningByName.get(name) ?? 0) - (this.prefetchedByName.get(name) ?? 0);
+        room = h.concurrency + prefetch - (this.runningByName.get(name) ?? 0) - this.prefetched.countFor(name);
         for (const r of reserved) if (r.names.includes(name)) room -= r.limit;
       }
       if (room > 0) {
@@ -133,36 +121,15 @@ export class Worker {
    * share one claim and a handler's own concurrency is full); the caller releases them.
    */
   start(rows: ClaimedRow[], lockedBy: string): ReleasedJob[] {
-    for (const row of rows) this.hold({ row, lockedBy });
-    if (this.prefetched.length > 1) this.prefetched.sort((a, b) => claimOrder(a.row, b.row));
+    for (const row of rows) this.prefetched.add({ row, lockedBy });
+    this.prefetched.sort();
     this.startPrefetched();
-    if (this.prefetched.length <= this.prefetch) return [];
-    const overflow = this.prefetched.splice(this.prefetch);
-    for (const p of overflow) this.unhold(p);
-    return overflow.map(toReleased);
+    return this.prefetched.trimTo(this.prefetched.limit).map(toReleased);
   }
 
   /** Hands back every prefetched job (on shutdown: they should not wait for our drain). */
   unprefetch(): ReleasedJob[] {
-    return this.takePrefetched().map(toReleased);
-  }
-
-  /** Empties `prefetched` and returns what it held. */
-  private takePrefetched(): Prefetched[] {
-    const held = this.prefetched;
-    this.prefetched = [];
-    this.prefetchedByName.clear();
-    return held;
-  }
-
-  private hold(p: Prefetched): void {
-    this.prefetched.push(p);
-    this.prefetchedByName.set(p.row.name, (this.prefetchedByName.get(p.row.name) ?? 0) + 1);
-  }
-
-  /** Bookkeeping for a job taken out of `prefetched`. */
-  private unhold(p: Prefetched): void {
-    this.prefetchedByName.set(p.row.name, this.prefetchedByName.get(p.row.name)! - 1);
+    return this.prefetched.takeAll().map(toReleased);
   }
 
   /**
@@ -195,12 +162,12 @@ export class Worker {
     this.startingPrefetched = true;
     try {
       for (let i = 0; i < this.prefetched.length && this.active.size < this.queue.concurrency; ) {
-        const { row, lockedBy } = this.prefetched[i];
+        const { row, lockedBy } = this.prefetched.at(i);
         if (!this.canStart(row.name)) {
           i++;
           continue;
         }
-        this.unhold(this.prefetched.splice(i, 1)[0]);
+        this.prefetched.removeAt(i);
         this.launch(row, lockedBy);
       }
     } finally {
@@ -247,10 +214,10 @@ export class Worker {
       abortJob(entry, reason(id));
       found.push(id);
     }
-    if (this.prefetched.some((p) => wanted.has(p.row.id))) {
-      for (const p of this.takePrefetched()) {
+    if (this.prefetched.has((p) => wanted.has(p.row.id))) {
+      for (const p of this.prefetched.takeAll()) {
         if (wanted.has(p.row.id)) found.push(p.row.id);
-        else this.hold(p);
+        else this.prefetched.add(p);
       }
     }
     return found;
@@ -259,7 +226,7 @@ export class Worker {
   /** The lease under `lockedBy` expired: those jobs may already run elsewhere, so stop working on them. */
   abandon(lockedBy: string): void {
     // Prefetched jobs claimed under it are dropped unstarted: others may be running them already.
-    for (const p of this.takePrefetched()) if (p.lockedBy !== lockedBy) this.hold(p);
+    for (const p of this.prefetched.takeAll()) if (p.lockedBy !== lockedBy) this.prefetched.add(p);
     for (const job of [...this.active.values()]) {
       if (job.lockedBy !== lockedBy) continue;
       abortJob(job, new Error('worker lease expired; the job was handed to other workers'));
@@ -334,8 +301,3 @@ export class Worker {
 }
 
 const toReleased = (p: Prefetched): ReleasedJob => releasedJob(p.row, p.lockedBy);
-
-/** Claim order: priority, then run_at, then id (as the claim statement orders them). */
-function claimOrder(a: ClaimedRow, b: ClaimedRow): number {
-  return b.priority - a.priority || a.run_at.getTime() - b.run_at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
