@@ -16,6 +16,7 @@ import { UnknownQueueError } from './errors.js';
 import { NotifyBus } from './notify/notify-bus.js';
 import { OutageReporter } from './outage/outage-reporter.js';
 import { RetentionService } from './retention/retention.service.js';
+import { QueueSchedules } from './schedules/queue-schedules.js';
 import { QueueRegistry } from './producer/queue-registry.js';
 import { QueueOrchestrator } from './queue.orchestrator.js';
 import { resolveQueueOptions, type QueueModuleOptions, type ResolvedQueueOptions } from './queue.options.js';
@@ -94,6 +95,7 @@ const coreProviders: Provider[] = [
   QueueRegistry,
   QueueAdmin,
   RetentionService,
+  QueueSchedules,
   ProcessorExplorer,
   QueueOrchestrator,
 ];
@@ -123,7 +125,7 @@ function sinkProviders(queues: string[]): Provider[] {
   }));
 }
 
-const coreExports = [QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, NotifyBus, QueueRegistry, QueueAdmin, QueueOrchestrator, RetentionService];
+const coreExports = [QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, NotifyBus, QueueRegistry, QueueAdmin, QueueOrchestrator, RetentionService, QueueSchedules];
 
 /**
  * The queue's Nest module. `forRoot` / `forRootAsync` register it globally: the pool, the

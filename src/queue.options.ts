@@ -1,5 +1,7 @@
 import type { ClientConfig, Pool, PoolConfig } from 'pg';
 import { didYouMean } from './did-you-mean.js';
+import { queueNameProblem } from './queue-name.js';
+import { resolveScheduleConfigs, type ScheduleConfig, type ScheduleDefinition } from './schedules/schedule-definition.js';
 import { InvalidQueueOptionsError } from './errors.js';
 import { validateBackoff, type BackoffOptions } from './backoff.js';
 import { resolveBootRetry, type BootRetryOptions, type ResolvedBootRetry } from './db/boot-retry.js';
@@ -74,6 +76,10 @@ export interface QueueModuleOptions {
   retention?: RetentionOptions | false;
   /** How often a worker process prunes finished jobs past their retention. Default 60 s. */
   pruneIntervalMs?: number;
+  /** Recurring jobs handled anywhere (another service, a producer-only app); see also @Cron. */
+  schedules?: ScheduleConfig[];
+  /** The app the schedules belong to: its bootstrap adds, changes and removes only its own. Default 'default'. */
+  scheduleOwner?: string;
 }
 
 export interface ResolvedQueueConfig {
@@ -108,6 +114,8 @@ export interface ResolvedQueueOptions {
   outageLogIntervalMs: number;
   retention: ResolvedRetention;
   pruneIntervalMs: number;
+  schedules: ScheduleDefinition[];
+  scheduleOwner: string;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
@@ -116,7 +124,7 @@ export const DEFAULT_CONCURRENCY = 10;
 const MODULE_KEYS = new Set([
   'connection', 'pool', 'listenConnection', 'schema', 'migrate', 'queues', 'workers', 'pollIntervalMs',
   'heartbeatIntervalMs', 'orphanTimeoutMs', 'shutdownGraceMs', 'maxAttempts', 'backoff', 'maxPayloadBytes',
-  'preparedStatements', 'bootRetry', 'outageLogIntervalMs', 'retention', 'pruneIntervalMs',
+  'preparedStatements', 'bootRetry', 'outageLogIntervalMs', 'retention', 'pruneIntervalMs', 'schedules', 'scheduleOwner',
 ]);
 const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff', 'startPaused', 'retention']);
 /** One claim holds at most this many row locks; more would be one long statement. */
@@ -124,7 +132,6 @@ export const MAX_PREFETCH = 10_000;
 
 /** Unquoted-identifier shape, short enough that "<schema>.jobs" is a valid NOTIFY channel. */
 const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,49}$/;
-export const MAX_QUEUE_NAME_LENGTH = 128;
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object') return false;
@@ -150,16 +157,6 @@ function describe(v: unknown): string {
   } catch {
     return String(v);
   }
-}
-
-/** A queue name: non-empty, at most 128 characters, no NUL byte, well-formed unicode. */
-export function queueNameProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string') return `must be a string, got ${describe(name)}`;
-  if (name.length === 0) return 'must not be empty';
-  if (name.length > MAX_QUEUE_NAME_LENGTH) return `must be at most ${MAX_QUEUE_NAME_LENGTH} characters`;
-  if (name.includes('\0')) return 'must not contain a NUL byte';
-  if (!name.isWellFormed()) return 'must be well-formed unicode';
-  return undefined;
 }
 
 /** Validates every option and fills in defaults. Throws {@link InvalidQueueOptionsError}. */
@@ -268,5 +265,15 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
     outageLogIntervalMs: positiveInt('outageLogIntervalMs', options.outageLogIntervalMs, 30_000, 100),
     retention,
     pruneIntervalMs: positiveInt('pruneIntervalMs', options.pruneIntervalMs, 60_000, 100),
+    schedules: resolveScheduleConfigs(options.schedules),
+    scheduleOwner: resolveOwner(options.scheduleOwner),
   };
+}
+
+function resolveOwner(value: unknown): string {
+  if (value === undefined) return 'default';
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || value.includes('\0')) {
+    throw new InvalidQueueOptionsError('scheduleOwner', 'must be a non-empty string of at most 200 characters (the app\'s name)');
+  }
+  return value;
 }

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { InvalidJobError } from '../errors.js';
 import { pauseQueueSql, queueStatesSql, resumeQueueSql } from '../db/sql/queues.js';
-import { queueNameProblem } from '../queue.options.js';
+import { queueNameProblem } from '../queue-name.js';
 
 export interface PauseState {
   queue: string;

@@ -3,7 +3,7 @@ import { Cron } from 'croner';
 import { didYouMean } from '../did-you-mean.js';
 import { InvalidQueueOptionsError } from '../errors.js';
 import { toJsonb } from '../encoding/jsonb.js';
-import { queueNameProblem } from '../queue.options.js';
+import { queueNameProblem } from '../queue-name.js';
 
 /** What happens to slots missed while no process ran (more than MISSED_AFTER_MS late). */
 export type CatchUp = 'none' | 'latest' | { within: number };
