@@ -102,7 +102,8 @@ describe('sample app as a process (npm start)', () => {
     const run = start({ DATABASE_URL: databaseUrl(), PORT: String(port), APP_SCHEMA: schema, QUEUE_SCHEMA: `${schema}_q` }, true);
     const url = await waitListening(run);
     expect(url).toBe(`http://localhost:${port}`);
-    expect(run.stdout()).toMatch(/curl -s -X POST http:\/\/localhost:\d+\/users/);
+    // The hint follows the "listening" line, possibly in a later chunk of output: wait for it.
+    await waitFor('the curl hint printed', () => /curl -s -X POST http:\/\/localhost:\d+\/users/.test(run.stdout()), 10_000, 20);
     await exercise(url);
 
     run.child.kill('SIGTERM');
