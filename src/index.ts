@@ -16,7 +16,8 @@ export { NotifyBus, type NotifyListener, type ReconnectListener } from './notify
 export { QueueOrchestrator } from './queue.orchestrator.js';
 export { RetentionService } from './retention/retention.service.js';
 export { Cron } from './schedules/cron.decorator.js';
-export { QueueSchedules, type ScheduleRecord } from './schedules/queue-schedules.js';
+export { QueueSchedules } from './schedules/queue-schedules.js';
+export type { ScheduleRecord } from './schedules/schedule-operations.js';
 export type { CatchUp, ScheduleConfig, ScheduleOptions } from './schedules/schedule-definition.js';
 export type { RetentionOptions } from './retention/retention.options.js';
 export { Migrator, loadMigrations, MIGRATIONS_DIR } from './db/migrator.js';

@@ -28,6 +28,9 @@ const USAGE = `Usage: nestjs-pg-queue <command> [target] [--database-url URL] [-
   list [filter]           print a page of jobs (--page-size N, --after ID, --order asc|desc)
   pause <queue> [--reason TEXT], resume <queue>
                           stop or restart claims of a queue, in every process
+  schedules               print the recurring schedules (next and last slot, paused)
+  pause-schedule|resume-schedule|trigger-schedule <key>
+                          stop or restart a schedule's slots, or enqueue its job now
 
   filter: --queue Q --name N --status S[,S] --created-after T --created-before T
           --finished-after T --finished-before T --key-prefix P --limit N, or --all for every job

@@ -4,6 +4,7 @@ import type { JobFilter } from '../admin/job-filter.js';
 import { QueuePauses } from '../admin/queue-pauses.js';
 import { controlChannel, jobsChannel, quoteIdent } from '../db/identifier.js';
 import { Migrator } from '../db/migrator.js';
+import { ScheduleOperations } from '../schedules/schedule-operations.js';
 import type { JobStatus } from '../job.interfaces.js';
 
 /** The CLI's operator verbs: what each takes (a job id, a queue, or a filter). */
@@ -18,6 +19,10 @@ export const VERBS = {
   list: 'filter',
   pause: 'queue',
   resume: 'queue',
+  schedules: 'none',
+  'pause-schedule': 'schedule',
+  'resume-schedule': 'schedule',
+  'trigger-schedule': 'schedule',
 } as const;
 export type Verb = keyof typeof VERBS;
 
@@ -84,8 +89,10 @@ export async function runVerb(pool: pg.Pool, schema: string, verb: Verb, target:
   const ops = new JobOperations(pool, s, channels);
   const pauses = new QueuePauses(pool, s, channels);
   const needs = VERBS[verb];
-  if (needs !== 'filter' && !target) throw new VerbUsageError(`${verb} needs a ${needs === 'id' ? 'job id' : 'queue name'}`);
-  if (needs === 'filter' && target) throw new VerbUsageError(`${verb} takes filter flags, not "${target}"`);
+  const what = { id: 'job id', queue: 'queue name', schedule: 'schedule key' } as const;
+  if ((needs === 'id' || needs === 'queue' || needs === 'schedule') && !target) throw new VerbUsageError(`${verb} needs a ${what[needs]}`);
+  if ((needs === 'filter' || needs === 'none') && target) throw new VerbUsageError(`${verb} takes ${needs === 'filter' ? 'filter flags' : 'no argument'}, not "${target}"`);
+  const schedules = new ScheduleOperations(pool, s, schema);
   switch (verb) {
     case 'cancel':
     case 'promote':
@@ -118,6 +125,23 @@ export async function runVerb(pool: pg.Pool, schema: string, verb: Verb, target:
     case 'pause': {
       const r = await pauses.pause(target!, { reason: f.reason as string | undefined });
       return { json: r, text: `queue "${target}" paused${r.reason ? ` (${r.reason})` : ''}` };
+    }
+    case 'schedules': {
+      const list = await schedules.listSchedules();
+      const lines = list.map(
+        (r) => `${r.key}  ${r.cron}  ${r.tz}  -> ${r.queue}/${r.name}  next ${r.nextSlot.toISOString()}  last ${r.lastEnqueuedSlot?.toISOString() ?? '-'}${r.paused ? '  paused' : ''}  (owner ${r.owner})`,
+      );
+      return { json: list, text: lines.length > 0 ? lines.join('\n') : 'no schedules' };
+    }
+    case 'pause-schedule':
+    case 'resume-schedule': {
+      const r = verb === 'pause-schedule' ? await schedules.pauseSchedule(target!) : await schedules.resumeSchedule(target!);
+      const done = verb === 'pause-schedule' ? 'paused' : 'resumed';
+      return { json: r, text: r ? `schedule "${target}" ${done}, next slot ${r.nextSlot.toISOString()}` : `schedule "${target}" not found${verb === 'resume-schedule' ? ' or not paused' : ''}` };
+    }
+    case 'trigger-schedule': {
+      const id = await schedules.triggerNow(target!);
+      return { json: { key: target, jobId: id }, text: id ? `schedule "${target}": job ${id} enqueued now` : `schedule "${target}" not found` };
     }
     case 'resume': {
       const resumed = await pauses.resume(target!);

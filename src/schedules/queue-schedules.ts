@@ -2,33 +2,16 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { DiscoveryService } from '@nestjs/core';
 import type { Pool } from 'pg';
 import { controlChannel, quoteIdent } from '../db/identifier.js';
-import { databaseNowSql, listSchedulesSql, pauseScheduleSql, reconcileSchedulesSql, resumeScheduleSql, triggerScheduleSql } from '../db/sql/schedules.js';
-import { InvalidJobError, InvalidQueueOptionsError } from '../errors.js';
+import { databaseNowSql, liveHandlerSql, reconcileSchedulesSql } from '../db/sql/schedules.js';
+import { InvalidQueueOptionsError } from '../errors.js';
+import { ProcessorExplorer } from '../discovery/processor.explorer.js';
 import { NotifyBus } from '../notify/notify-bus.js';
-import { nextJobId } from '../producer/job-id.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue.tokens.js';
 import { exploreCronSchedules } from './schedule.explorer.js';
-import { cronOf, type CatchUp, type ScheduleDefinition } from './schedule-definition.js';
+import { cronOf, type ScheduleDefinition } from './schedule-definition.js';
+import { ScheduleOperations, type ScheduleRecord } from './schedule-operations.js';
 import { Scheduler } from './scheduler.js';
-
-/** A stored schedule, as `listSchedules` returns it. */
-export interface ScheduleRecord {
-  key: string;
-  owner: string;
-  queue: string;
-  name: string;
-  cron: string;
-  tz: string;
-  data: unknown;
-  catchUp: CatchUp;
-  nextSlot: Date;
-  /** The last slot considered (enqueued, or skipped by the catch-up policy). */
-  lastSlot: Date | null;
-  lastEnqueuedSlot: Date | null;
-  lastEnqueuedAt: Date | null;
-  paused: boolean;
-}
 
 /**
  * Recurring jobs: at bootstrap, reconciles the app's declared schedules (`@Cron` and the
@@ -41,6 +24,7 @@ export class QueueSchedules implements OnApplicationBootstrap, BeforeApplication
   private readonly s: string;
   private scheduler: Scheduler | null = null;
   private unsubscribe: (() => void) | null = null;
+  private readonly ops: ScheduleOperations;
 
   constructor(
     @Inject(QUEUE_POOL) private readonly pool: Pool,
@@ -48,8 +32,10 @@ export class QueueSchedules implements OnApplicationBootstrap, BeforeApplication
     @Inject(QUEUE_SCHEMA_READY) _ready: true,
     private readonly discovery: DiscoveryService,
     private readonly bus: NotifyBus,
+    private readonly explorer: ProcessorExplorer,
   ) {
     this.s = quoteIdent(options.schema);
+    this.ops = new ScheduleOperations(pool, this.s, options.schema);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -62,6 +48,7 @@ export class QueueSchedules implements OnApplicationBootstrap, BeforeApplication
     }
     await this.reconcile(declared);
     if (declared.length === 0) return;
+    await this.warnUnhandled(declared);
     this.scheduler = new Scheduler(this.pool, this.s, this.options.scheduleOwner);
     // A resume (or a change by another process) wakes the schedulers at once, not at their next look.
     this.unsubscribe = this.bus.subscribe(controlChannel(this.options.schema), (payload) => {
@@ -76,35 +63,32 @@ export class QueueSchedules implements OnApplicationBootstrap, BeforeApplication
     this.scheduler = null;
   }
 
-  /** Every stored schedule (of every owner), by key. */
-  async listSchedules(): Promise<ScheduleRecord[]> {
-    return (await this.pool.query(listSchedulesSql(this.s), [null])).rows.map(toRecord);
+  listSchedules(): Promise<ScheduleRecord[]> {
+    return this.ops.listSchedules();
   }
 
-  /** Stops enqueuing its slots until resumed; resolves to the schedule, or null when there is none. */
-  async pauseSchedule(key: string): Promise<ScheduleRecord | null> {
-    checkKey(key);
-    const { rows } = await this.pool.query(pauseScheduleSql(this.s), [key]);
-    return rows[0] ? toRecord(rows[0]) : null;
+  pauseSchedule(key: string): Promise<ScheduleRecord | null> {
+    return this.ops.pauseSchedule(key);
   }
 
-  /** Enqueues again from the next slot after now (slots that fell in the pause are not owed). Null: not paused or no such schedule. */
-  async resumeSchedule(key: string): Promise<ScheduleRecord | null> {
-    checkKey(key);
-    const [row] = (await this.pool.query(listSchedulesSql(this.s), [key])).rows;
-    if (!row?.paused) return null;
-    const now: Date = (await this.pool.query(databaseNowSql())).rows[0].now;
-    const next = cronOf(row.cron, row.tz).nextRun(now) ?? new Date(8.64e15);
-    const { rows } = await this.pool.query(resumeScheduleSql(this.s), [key, now, next]);
-    await this.pool.query('SELECT pg_notify($1, $2)', [controlChannel(this.options.schema), JSON.stringify({ type: 'schedules', key })]);
-    return rows[0] ? toRecord(rows[0]) : null;
+  resumeSchedule(key: string): Promise<ScheduleRecord | null> {
+    return this.ops.resumeSchedule(key);
   }
 
-  /** Enqueues the schedule's job now, outside its slots; resolves to the job id, or null when there is no such schedule. */
-  async triggerNow(key: string): Promise<string | null> {
-    checkKey(key);
-    const { rows } = await this.pool.query(triggerScheduleSql(this.s), [key, nextJobId()]);
-    return rows[0]?.id ?? null;
+  triggerNow(key: string): Promise<string | null> {
+    return this.ops.triggerNow(key);
+  }
+
+  /** A schedule whose job no handler of this app nor any live worker has: allowed (another service may come), said once. */
+  private async warnUnhandled(declared: ScheduleDefinition[]): Promise<void> {
+    const mine = this.explorer.explore();
+    for (const d of declared) {
+      if (mine.get(d.queue)?.has(d.name)) continue;
+      const { rows } = await this.pool.query(liveHandlerSql(this.s), [d.queue, d.name, this.options.orphanTimeoutMs]);
+      if (rows.length === 0) {
+        this.logger.warn(`schedule "${d.key}" enqueues job "${d.name}" in queue "${d.queue}", which no handler of this app and no live worker has: its jobs wait until one runs`);
+      }
+    }
   }
 
   /** One transaction: a failed reconcile leaves the previous schedules as they were. */
@@ -145,26 +129,4 @@ export class QueueSchedules implements OnApplicationBootstrap, BeforeApplication
       client.release(broken);
     }
   }
-}
-
-function checkKey(key: unknown): void {
-  if (typeof key !== 'string' || key.length === 0) throw new InvalidJobError('key', 'must be a schedule key (a non-empty string)');
-}
-
-function toRecord(r: Record<string, any>): ScheduleRecord {
-  return {
-    key: r.key,
-    owner: r.owner,
-    queue: r.queue,
-    name: r.name,
-    cron: r.cron,
-    tz: r.tz,
-    data: r.template?.data,
-    catchUp: r.catch_up,
-    nextSlot: r.next_slot,
-    lastSlot: r.last_slot,
-    lastEnqueuedSlot: r.last_enqueued_slot,
-    lastEnqueuedAt: r.last_enqueued_at,
-    paused: r.paused,
-  };
 }

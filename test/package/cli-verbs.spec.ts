@@ -50,6 +50,32 @@ describe('CLI: the operator verbs', () => {
     await app.close();
   });
 
+  it('schedules, pause-schedule, resume-schedule, trigger-schedule', async () => {
+    const schema = scope.fresh();
+    const app = await createQueueApp({
+      schema,
+      workers: false,
+      queues: ['reports'],
+      schedules: [{ key: 'nightly', cron: '0 3 * * *', tz: 'Europe/Berlin', queue: 'reports', name: 'build', data: { full: true } }],
+    });
+    const base = ['--database-url', databaseUrl(), '--schema', schema];
+    const run = async (...args: string[]) => {
+      const r = await cli([...args, ...base]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    const list = JSON.parse(await run('schedules', '--json'));
+    expect(list).toEqual([expect.objectContaining({ key: 'nightly', cron: '0 3 * * *', tz: 'Europe/Berlin', queue: 'reports', name: 'build', paused: false, data: { full: true } })]);
+    expect(await run('schedules')).toMatch(/^nightly {2}0 3 \* \* \* {2}Europe\/Berlin {2}-> reports\/build {2}next \S+Z {2}last - {2}\(owner default\)$/);
+    expect(await run('pause-schedule', 'nightly')).toMatch(/^schedule "nightly" paused, next slot /);
+    expect(await run('resume-schedule', 'nightly')).toMatch(/^schedule "nightly" resumed, next slot /);
+    expect(await run('resume-schedule', 'nightly')).toBe('schedule "nightly" not found or not paused');
+    const trig = JSON.parse(await run('trigger-schedule', 'nightly', '--json'));
+    expect(trig).toEqual({ key: 'nightly', jobId: expect.stringMatching(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/) });
+    expect((await app.get(QueueAdmin).getJob(trig.jobId))).toMatchObject({ queue: 'reports', name: 'build', data: { full: true } });
+    await app.close();
+  });
+
   it('bad input: one line on stderr naming the problem, nothing changed', async () => {
     const schema = scope.fresh();
     const app = await createQueueApp({ schema, workers: false, queues: ['emails'] });

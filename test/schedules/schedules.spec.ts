@@ -3,6 +3,7 @@ import { afterEach, afterAll, describe, expect, it } from 'vitest';
 import { Cron, InvalidQueueOptionsError, Process, Processor, ProcessorDefinitionError, QueueAdmin, QueueSchedules, type Job } from '../../src/index.js';
 import { createQueueApp } from '../helpers/app.js';
 import { schemaScope } from '../helpers/db.js';
+import { CapturingLogger } from '../helpers/logger.js';
 import { waitFor } from '../helpers/wait.js';
 import { rejectionOf } from '../producer/support.js';
 
@@ -147,6 +148,20 @@ describe('schedules: each slot enqueued once, with no leader', () => {
     expect(job!.metadata).toMatchObject({ schedule: 'tick', slot: null, trigger: 'manual' });
     expect(await schedules.triggerNow('nope')).toBeNull();
     expect(await schedules.pauseSchedule('nope')).toBeNull();
+  });
+
+  it('a schedule whose job no handler has anywhere is allowed, and said once at bootstrap', async () => {
+    const logger = new CapturingLogger();
+    const app = await createQueueApp(
+      { schema: scope.fresh(), workers: false, queues: ['cron'], schedules: [{ key: 'orphan', cron: '0 3 * * *', queue: 'cron', name: 'nobody' }] },
+      [],
+      [],
+      logger,
+    );
+    apps.push(app);
+    expect(logger.warnings.filter((w) => w.startsWith('schedule "orphan"'))).toEqual([
+      'schedule "orphan" enqueues job "nobody" in queue "cron", which no handler of this app and no live worker has: its jobs wait until one runs',
+    ]);
   });
 
   it('bad declarations fail at bootstrap, naming the schedule and the field', async () => {

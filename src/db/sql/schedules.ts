@@ -104,3 +104,8 @@ SELECT $2, queue, name, template->'data', (template->>'maxAttempts')::int, (temp
 FROM ${s}.schedules WHERE key = $1
 RETURNING id`;
 }
+
+/** A live worker (heartbeat within $3 ms) with a handler for job $2 of queue $1: one row, or none. */
+export function liveHandlerSql(s: string): string {
+  return `SELECT 1 FROM ${s}.workers WHERE queue = $1 AND $2 = ANY(names) AND last_seen > now() - $3 * interval '1 millisecond' LIMIT 1`;
+}
