@@ -24,6 +24,17 @@ class Ticker {
   }
 }
 
+const rolled: Array<{ key: string; slot: string; data: unknown }> = [];
+
+@Processor('roll')
+@Injectable()
+class Rolling {
+  @Process('tick')
+  tick(job: Job) {
+    rolled.push({ key: String(job.metadata.schedule), slot: String(job.metadata.slot), data: job.data });
+  }
+}
+
 describe('schedules: each slot enqueued once, with no leader', () => {
   const scope = schemaScope('sch');
   const apps: INestApplication[] = [];
@@ -121,6 +132,45 @@ describe('schedules: each slot enqueued once, with no leader', () => {
       'QueueModule option "schedule "invoices".key" belongs to another app (scheduleOwner "billing"): give this app\'s schedule another key, or the same scheduleOwner',
     );
     expect((await schedules.listSchedules()).map((s) => s.key)).toEqual(['daily', 'invoices']);
+  });
+
+  it('a rolling deploy, old and new code side by side and booting in turns: no slot doubled or dropped, changed or not', async () => {
+    const schema = scope.fresh();
+    const version = (v: number) => ({
+      queues: ['cron', 'roll'],
+      schedules: [
+        { key: 'same', cron: '* * * * * *', queue: 'roll', name: 'tick' },
+        // Changed between the versions (its data): each boot of the other version updates it.
+        { key: 'changed', cron: '* * * * * *', queue: 'roll', name: 'tick', data: { v } },
+        v === 1 ? { key: 'only-v1', cron: '0 3 * * *', queue: 'roll', name: 'tick' } : { key: 'only-v2', cron: '0 4 * * *', queue: 'roll', name: 'tick' },
+      ],
+    });
+    const running: INestApplication[] = [await boot(schema, version(1), [Rolling]), await boot(schema, version(1), [Rolling])];
+    const ticks = () => rolled.filter((r) => r.key === 'same').length;
+    const seconds = async (n: number) => {
+      const from = ticks();
+      await waitFor(`${n} more slots`, () => ticks() >= from + n, 20_000);
+    };
+    await seconds(2);
+    // New instances come up one by one while old ones go down; one old one even restarts.
+    for (const v of [2, 1, 2, 2]) {
+      running.push(await boot(schema, version(v), [Rolling]));
+      await seconds(1);
+      await running.shift()!.close();
+      await seconds(1);
+    }
+    await seconds(2);
+    for (const key of ['same', 'changed']) {
+      const { rows } = await scope.pool.query(
+        `SELECT run_at FROM ${schema}.jobs WHERE metadata->>'schedule' = $1 AND run_at <= now() ORDER BY run_at`,
+        [key],
+      );
+      const times = rows.map((r) => r.run_at.getTime());
+      expect(new Set(times).size, key).toBe(times.length);
+      for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1], `${key} at ${new Date(times[i]).toISOString()}`).toBe(1000);
+      expect(times.length).toBeGreaterThanOrEqual(10);
+    }
+    expect((await running[0].get(QueueSchedules).listSchedules()).map((r) => r.key)).toEqual(['changed', 'only-v2', 'same']);
   });
 
   it('operate: pause stops the slots, resume restarts after now (the pause owes nothing), trigger enqueues one now', async () => {
