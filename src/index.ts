@@ -16,6 +16,9 @@ export { NotifyBus, type NotifyListener, type ReconnectListener } from './notify
 export { QueueOrchestrator } from './queue.orchestrator.js';
 export { RetentionService } from './retention/retention.service.js';
 export { Cron } from './schedules/cron.decorator.js';
+export { OnJobEvent } from './events/on-job-event.decorator.js';
+export { QueueEvents } from './events/queue-events.js';
+export { JOB_EVENTS, type JobEvent, type JobEventListener, type JobEventName } from './events/job-event.js';
 export { QueueSchedules } from './schedules/queue-schedules.js';
 export type { ScheduleRecord } from './schedules/schedule-operations.js';
 export type { CatchUp, ScheduleConfig, ScheduleOptions } from './schedules/schedule-definition.js';

@@ -13,6 +13,8 @@ import { checkServerVersion } from './db/server-version.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
 import { requestedSinkQueues } from './decorators/inject-sink.decorator.js';
 import { UnknownQueueError } from './errors.js';
+import { JobEventExplorer } from './events/job-event.explorer.js';
+import { QueueEvents } from './events/queue-events.js';
 import { NotifyBus } from './notify/notify-bus.js';
 import { OutageReporter } from './outage/outage-reporter.js';
 import { RetentionService } from './retention/retention.service.js';
@@ -92,6 +94,8 @@ const coreProviders: Provider[] = [
     inject: [QUEUE_RESOLVED_OPTIONS, QUEUE_POOL, OutageReporter],
   },
   LocalWorkers,
+  QueueEvents,
+  JobEventExplorer,
   QueueRegistry,
   QueueAdmin,
   RetentionService,
@@ -125,7 +129,7 @@ function sinkProviders(queues: string[]): Provider[] {
   }));
 }
 
-const coreExports = [QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, NotifyBus, QueueRegistry, QueueAdmin, QueueOrchestrator, RetentionService, QueueSchedules];
+const coreExports = [QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, NotifyBus, QueueRegistry, QueueAdmin, QueueOrchestrator, RetentionService, QueueSchedules, QueueEvents];
 
 /**
  * The queue's Nest module. `forRoot` / `forRootAsync` register it globally: the pool, the

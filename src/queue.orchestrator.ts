@@ -24,6 +24,8 @@ import { PlanSizeClass } from './db/plan-size-class.js';
 import { nextDueSql } from './db/sql/next-due.js';
 import { releaseJobsParams, releaseJobsSql, type ReleasedJob } from './db/sql/release-jobs.js';
 import { ProcessorExplorer } from './discovery/processor.explorer.js';
+import { emitAckEvents } from './events/ack-events.js';
+import { QueueEvents } from './events/queue-events.js';
 import { NotifyBus } from './notify/notify-bus.js';
 import { OutageReporter } from './outage/outage-reporter.js';
 import type { ResolvedQueueOptions } from './queue.options.js';
@@ -67,6 +69,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     private readonly bus: NotifyBus,
     private readonly localWorkers: LocalWorkers,
     private readonly outage: OutageReporter,
+    private readonly events: QueueEvents,
   ) {
     this.s = quoteIdent(options.schema);
   }
@@ -96,7 +99,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;
       const progress = new ProgressWriter(this.pool, this.s, queue);
-      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed(), progress);
+      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed(), progress, this.events);
       fetcher = new Fetcher({
         pool: this.pool,
         schemaSql: this.s,
@@ -125,7 +128,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       this.outage,
     );
     await this.heartbeat.start();
-    this.rescuer = new Rescuer(this.pool, this.s, jobsChannel(this.options.schema), this.options.orphanTimeoutMs, this.options.pollIntervalMs, this.outage);
+    this.rescuer = new Rescuer(this.pool, this.s, jobsChannel(this.options.schema), this.options.orphanTimeoutMs, this.options.pollIntervalMs, this.outage, this.events);
     this.rescuer.start();
     this.unhandledNames = new UnhandledNameWatch(
       this.pool,
@@ -232,6 +235,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = new Set<string>();
     for (const a of acks) {
       queues.add(a.queue);
+      if (landed.has(a.id)) emitAckEvents(this.events, a);
       if ((a.status === 'retrying' || a.status === 'snoozed') && landed.has(a.id)) this.runtimes.get(a.queue)?.fetcher.wakeIn(a.retryDelayMs);
     }
     for (const q of queues) this.runtimes.get(q)?.fetcher.slotFreed();

@@ -8,6 +8,7 @@ export const QUEUE_SCHEMA_READY = Symbol('nestjs-pg-queue:schema-ready');
 export const PROCESSOR_METADATA = 'nestjs-pg-queue:processor';
 export const PROCESS_METADATA = 'nestjs-pg-queue:process';
 export const CRON_METADATA = 'nestjs-pg-queue:cron';
+export const ON_JOB_EVENT_METADATA = 'nestjs-pg-queue:on-job-event';
 
 /** The injection token of the {@link QueueSink} of `queue`. */
 export function getSinkToken(queue: string): string {

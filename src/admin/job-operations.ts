@@ -33,6 +33,7 @@ export interface ListPage {
 
 interface VerbRow {
   id: string;
+  queue: string;
   was: string;
   changed: boolean;
   status: string;
@@ -54,16 +55,19 @@ export class JobOperations {
     private readonly schemaSql: string,
     /** The NOTIFY channels: jobs (wakes fetchers) and control (cancel of running jobs). */
     private readonly channels: { jobs: string; control: string },
+    /** Told of the jobs a cancel changed (QueueAdmin: the `cancelled` event). */
+    private readonly onCancelled?: (jobs: Array<{ id: string; queue: string }>) => void,
   ) {}
 
   async cancel(id: string): Promise<OperationResult<CancelOutcome>> {
     const row = await this.one(cancelJobsSql(this.schemaSql), id, [this.channels.control]);
     if (!row) return { id, outcome: 'not_found', status: null };
+    if (row.changed) this.onCancelled?.([row]);
     return { id, outcome: row.changed ? 'cancelled' : 'already_finished', status: currentStatus(row.status) };
   }
 
   async cancelMany(filter: JobFilter): Promise<BulkResult> {
-    return this.bulk(filter, cancelJobsSql(this.schemaSql), [this.channels.control]);
+    return this.bulk(filter, cancelJobsSql(this.schemaSql), [this.channels.control], (rows) => this.onCancelled?.(rows.filter((r) => r.changed)));
   }
 
   async retry(id: string, options: { resetAttempts?: boolean } = {}): Promise<OperationResult<RetryOutcome>> {

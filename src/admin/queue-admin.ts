@@ -9,6 +9,7 @@ import type { ResolvedQueueOptions } from '../queue.options.js';
 import type { JobFilter } from './job-filter.js';
 import { JobOperations, type ListPage } from './job-operations.js';
 import { QueuePauses, type PauseState } from './queue-pauses.js';
+import { QueueEvents } from '../events/queue-events.js';
 
 /** A queue's job counts by status, and what an operator needs in an incident. */
 export type QueueCounts = Record<JobStatus, number> & {
@@ -47,10 +48,13 @@ export class QueueAdmin {
     @Inject(QUEUE_POOL) private readonly pool: Pool,
     @Inject(QUEUE_RESOLVED_OPTIONS) private readonly options: ResolvedQueueOptions,
     @Inject(QUEUE_SCHEMA_READY) _ready: true,
+    events: QueueEvents,
   ) {
     this.s = quoteIdent(options.schema);
     const channels = { jobs: jobsChannel(options.schema), control: controlChannel(options.schema) };
-    this.ops = new JobOperations(pool, this.s, channels);
+    this.ops = new JobOperations(pool, this.s, channels, (jobs) => {
+      for (const j of jobs) events.emit({ event: 'cancelled', job: { id: j.id, queue: j.queue } });
+    });
     this.pauses = new QueuePauses(pool, this.s, channels, [...options.queues.keys()]);
   }
 

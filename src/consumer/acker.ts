@@ -7,6 +7,9 @@ import type { OutageSignal } from '../outage/outage-reporter.js';
 export interface Ack {
   id: string;
   queue: string;
+  /** The job's name and the attempt's run time: for the job events, not written. */
+  name: string;
+  durationMs: number;
   attempt: number;
   /** The worker id the job was claimed under (the fence). */
   lockedBy: string;

@@ -23,10 +23,12 @@ export interface ActiveJob {
   cancelled?: boolean;
   /** The last `job.progress()` value, as JSON text (written by ProgressWriter and with the ack). */
   lastProgress: string | null;
+  /** performance.now() when the handler was called. */
+  startedAt: number;
 }
 
 export function newActiveJob(row: ClaimedRow, lockedBy: string): ActiveJob {
-  return { id: row.id, name: row.name, attempt: row.attempts, lockedBy, controller: null, timer: null, settled: false, lastProgress: null };
+  return { id: row.id, name: row.name, attempt: row.attempts, lockedBy, controller: null, timer: null, settled: false, lastProgress: null, startedAt: performance.now() };
 }
 
 export function signalOf(entry: ActiveJob): AbortSignal {
@@ -48,7 +50,7 @@ const MAX_SNOOZE_MS = 100 * 365 * 24 * 3600 * 1000;
 const MAX_PROGRESS_BYTES = 64 * 1024;
 
 /** The `Job<T>` a handler receives for `entry`; `progressed` is told after each `job.progress()`. */
-export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, entry: ActiveJob, progressed: () => void): Job {
+export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, entry: ActiveJob, progressed: (value: unknown) => void): Job {
   return {
     id: row.id,
     queue,
@@ -72,7 +74,7 @@ export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, en
     },
     progress(value: unknown): void {
       entry.lastProgress = toJsonb('progress', value, MAX_PROGRESS_BYTES, true);
-      progressed();
+      progressed(value);
     },
   };
 }

@@ -26,7 +26,16 @@ export function ackFor(
   outcome: AttemptOutcome,
   ctx: { queue: string; maxAttempts: number; backoff: BackoffOptions; progress: string | null; label: string; logger: Logger },
 ): Ack {
-  const base = { id: entry.id, queue: ctx.queue, attempt: entry.attempt, lockedBy: entry.lockedBy, maxAttempts: ctx.maxAttempts, progress: ctx.progress };
+  const base = {
+    id: entry.id,
+    queue: ctx.queue,
+    name: entry.name,
+    durationMs: performance.now() - entry.startedAt,
+    attempt: entry.attempt,
+    lockedBy: entry.lockedBy,
+    maxAttempts: ctx.maxAttempts,
+    progress: ctx.progress,
+  };
   const snooze = outcome.error instanceof JobSnooze ? outcome.error : outcome.result instanceof JobSnooze ? outcome.result : null;
   if (snooze) return { ...base, status: 'snoozed', result: null, error: null, retryDelayMs: snooze.delayMs };
   let error: unknown = outcome.error;

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { rescueOrphansSql } from '../db/sql/rescue-orphans.js';
+import type { QueueEvents } from '../events/queue-events.js';
 import type { OutageSignal } from '../outage/outage-reporter.js';
 
 /** Periodically returns the jobs of dead workers to `pending`. One per process; stop() awaits the run. */
@@ -16,6 +17,7 @@ export class Rescuer {
     private readonly orphanTimeoutMs: number,
     private readonly intervalMs: number,
     private readonly outage?: OutageSignal,
+    private readonly events?: QueueEvents,
   ) {}
 
   start(): void {
@@ -38,6 +40,11 @@ export class Rescuer {
       .then((r) => {
         this.outage?.succeeded('rescue', began);
         const n = r.rows[0]?.rescued ?? 0;
+        if (n > 0 && this.events?.wants('rescued')) {
+          for (const j of r.rows[0].jobs as Array<{ id: string; queue: string; name: string; attempt: number; error: string }>) {
+            this.events.emit({ event: 'rescued', job: { id: j.id, queue: j.queue, name: j.name, attempt: j.attempt }, error: j.error });
+          }
+        }
         if (n > 0) this.logger.warn(`rescued ${n} job(s) from workers that stopped heartbeating`);
       })
       .catch((err) => {

@@ -8,6 +8,7 @@ import { abortJob, buildJob, newActiveJob, type ActiveJob } from './active-job.j
 import { ackFor, type AttemptOutcome } from './attempt-outcome.js';
 import type { HandlerDefinition } from './handler-definition.js';
 import { PrefetchBuffer, type Prefetched } from './prefetch-buffer.js';
+import type { QueueEvents } from '../events/queue-events.js';
 import type { ProgressWriter } from './progress-writer.js';
 
 export interface ClaimCapacity {
@@ -43,6 +44,7 @@ export class Worker {
     private readonly onSlotFree: () => void,
     /** Writes `job.progress()` values; without one (unit tests), progress is only carried on the ack. */
     private readonly progress?: ProgressWriter,
+    private readonly events?: QueueEvents,
   ) {
     this.logger = new Logger(`QueueWorker:${queue.name}`);
     this.prefetched = new PrefetchBuffer(queue.prefetch);
@@ -243,7 +245,10 @@ export class Worker {
       this.finish(entry, handler, maxAttempts, { error: new Error(`attempts exhausted (${maxAttempts}); the last attempt was lost with its worker`) });
       return;
     }
-    const job = buildJob(row, this.queue.name, maxAttempts, entry, () => this.progress?.changed(entry));
+    const job = buildJob(row, this.queue.name, maxAttempts, entry, (value) => {
+      this.progress?.changed(entry);
+      if (this.events?.wants('progress')) this.events.emit({ event: 'progress', job: { id: entry.id, queue: this.queue.name, name: entry.name, attempt: entry.attempt }, progress: value });
+    });
     if (handler.timeoutMs !== undefined) {
       const timeoutMs = handler.timeoutMs;
       entry.timer = setTimeout(() => {

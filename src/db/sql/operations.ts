@@ -27,7 +27,7 @@ function wakeQueues(changed: string): string {
 }
 
 function report(changedStatus: string): string {
-  return `SELECT t.id, t.was, c.id IS NOT NULL AS changed, CASE WHEN c.id IS NOT NULL THEN ${changedStatus} ELSE t.was END AS status,
+  return `SELECT t.id, t.queue, t.was, c.id IS NOT NULL AS changed, CASE WHEN c.id IS NOT NULL THEN ${changedStatus} ELSE t.was END AS status,
        (SELECT count(*) FROM told)::int AS told
 FROM target t LEFT JOIN changed c ON c.id = t.id ORDER BY t.id`;
 }

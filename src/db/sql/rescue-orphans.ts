@@ -23,7 +23,7 @@ export function rescueOrphansSql(s: string): string {
       SELECT 1 FROM ${s}.workers w
       WHERE w.worker_id = j.locked_by AND w.queue = j.queue AND w.last_seen > now() - $1 * interval '1 millisecond'
     )
-  RETURNING j.id, j.queue, j.status
+  RETURNING j.id, j.queue, j.name, j.attempts, j.status, j.last_error
 ), woken AS (
   SELECT pg_notify($2, json_build_object('queue', queue, 'ids', '[]'::json, 'count', count(*))::text)
   FROM rescued WHERE status = 'pending' GROUP BY queue
@@ -33,5 +33,6 @@ export function rescueOrphansSql(s: string): string {
 )
 SELECT (SELECT count(*) FROM rescued)::int AS rescued,
        (SELECT count(*) FROM woken)::int AS woken,
-       (SELECT count(*) FROM expired)::int AS expired`;
+       (SELECT count(*) FROM expired)::int AS expired,
+       (SELECT coalesce(json_agg(json_build_object('id', id, 'queue', queue, 'name', name, 'attempt', attempts, 'status', status, 'error', last_error)), '[]'::json) FROM rescued) AS jobs`;
 }
