@@ -181,3 +181,13 @@ export class UnrecoverableError extends QueueError {
     super('UNRECOVERABLE', message, options);
   }
 }
+
+/** `QueueEvents.waitFor` gave up: the job was not finished within `timeoutMs`. */
+export class JobWaitTimeoutError extends QueueError {
+  constructor(
+    readonly jobId: string,
+    readonly timeoutMs: number,
+  ) {
+    super('JOB_WAIT_TIMEOUT', `Job ${jobId} was not finished within ${timeoutMs} ms`);
+  }
+}

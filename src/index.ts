@@ -43,5 +43,6 @@ export {
   JobCancelledError,
   JobRunningError,
   UnrecoverableError,
+  JobWaitTimeoutError,
   type DatabaseTarget,
 } from './errors.js';

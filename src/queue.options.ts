@@ -40,6 +40,12 @@ export interface QueueConfig {
    * restart never undoes a resume. Default false.
    */
   startPaused?: boolean;
+  /**
+   * True: this queue's job events are also sent to every other process (a NOTIFY per ack batch,
+   * ids only), so QueueEvents listeners and `waitFor` anywhere see them. Default false: events
+   * stay in the process that ran the job.
+   */
+  events?: boolean;
   /** How long this queue keeps finished jobs, by status (overrides the module's `retention`). */
   retention?: RetentionOptions | false;
 }
@@ -91,6 +97,7 @@ export interface ResolvedQueueConfig {
   maxAttempts: number;
   backoff: BackoffOptions;
   startPaused: boolean;
+  events: boolean;
   retention: ResolvedRetention;
 }
 
@@ -126,7 +133,7 @@ const MODULE_KEYS = new Set([
   'heartbeatIntervalMs', 'orphanTimeoutMs', 'shutdownGraceMs', 'maxAttempts', 'backoff', 'maxPayloadBytes',
   'preparedStatements', 'bootRetry', 'outageLogIntervalMs', 'retention', 'pruneIntervalMs', 'schedules', 'scheduleOwner',
 ]);
-const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff', 'startPaused', 'retention']);
+const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff', 'startPaused', 'retention', 'events']);
 /** One claim holds at most this many row locks; more would be one long statement. */
 export const MAX_PREFETCH = 10_000;
 
@@ -227,7 +234,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
       throw new InvalidQueueOptionsError(`${at}.name`, `duplicates queue "${config.name}": each queue is listed once`);
     }
     if (config.backoff !== undefined) validateBackoff(`${at}.backoff`, config.backoff);
-    for (const flag of ['directStart', 'startPaused'] as const) {
+    for (const flag of ['directStart', 'startPaused', 'events'] as const) {
       if (config[flag] !== undefined && typeof config[flag] !== 'boolean') {
         throw new InvalidQueueOptionsError(`${at}.${flag}`, `must be a boolean, got ${describe(config[flag])}`);
       }
@@ -241,6 +248,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
       maxAttempts: positiveInt(`${at}.maxAttempts`, config.maxAttempts, maxAttempts),
       backoff: config.backoff ?? backoff,
       startPaused: config.startPaused ?? false,
+      events: config.events ?? false,
       retention: resolveRetention(`${at}.retention`, config.retention, retention),
     });
   });

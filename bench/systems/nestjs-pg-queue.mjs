@@ -5,7 +5,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { seedFinishedOurs } from '../lib/our-schema.mjs';
-import { getSinkToken, Process, Processor, QueueModule } from '../../dist/index.js';
+import { getSinkToken, JOB_EVENTS, Process, Processor, QueueEvents, QueueModule } from '../../dist/index.js';
 
 export const QUEUE = 'bench';
 export const SCHEMA = 'pgqueue';
@@ -42,6 +42,10 @@ export async function open(ctx) {
     })(BenchModule);
     app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'], abortOnError: false });
     sink = app.get(getSinkToken(QUEUE));
+    if (workers && ctx.variant?.events) {
+      let seen = 0;
+      for (const name of JOB_EVENTS) app.get(QueueEvents).on(name, () => void seen++);
+    }
   };
 
   return {

@@ -40,7 +40,7 @@ export class Rescuer {
       .then((r) => {
         this.outage?.succeeded('rescue', began);
         const n = r.rows[0]?.rescued ?? 0;
-        if (n > 0 && this.events?.wants('rescued')) {
+        if (n > 0 && this.events) {
           for (const j of r.rows[0].jobs as Array<{ id: string; queue: string; name: string; attempt: number; error: string }>) {
             this.events.emit({ event: 'rescued', job: { id: j.id, queue: j.queue, name: j.name, attempt: j.attempt }, error: j.error });
           }

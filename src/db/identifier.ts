@@ -13,6 +13,11 @@ export function controlChannel(schema: string): string {
   return `${schema}.control`;
 }
 
+/** The NOTIFY channel of job events sent across processes (queues with `events: true`). */
+export function eventsChannel(schema: string): string {
+  return `${schema}.events`;
+}
+
 /** A short stable tag for prepared-statement names, so two schemas never share one. */
 function statementTag(schema: string): string {
   let h = 2166136261;

@@ -9,7 +9,8 @@ export function emitAckEvents(events: QueueEvents, ack: Ack): void {
   const emit = (e: Omit<JobEvent, 'job' | 'durationMs'>) => events.emit({ ...e, job, durationMs });
   switch (ack.status) {
     case 'done':
-      if (events.wants('completed')) emit({ event: 'completed', result: ack.result === null ? undefined : JSON.parse(ack.result) });
+      // The result is parsed only for a listener here; another process reads it from the row.
+      emit({ event: 'completed', result: ack.result !== null && events.wants('completed') ? JSON.parse(ack.result) : undefined });
       return;
     case 'snoozed':
       emit({ event: 'snoozed', delayMs: ack.retryDelayMs });

@@ -5,6 +5,11 @@ export type JobEventName = (typeof JOB_EVENTS)[number];
 /** One event, as listeners receive it. Fields that do not apply to the event are absent. */
 export interface JobEvent {
   event: JobEventName;
+  /**
+   * From another process (a queue with `events: true`): ids only, the details (result, error,
+   * durations) are on the row (`QueueAdmin.getJob`).
+   */
+  remote?: true;
   job: {
     id: string;
     queue: string;
