@@ -48,7 +48,16 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string,
  * `postgres` user (PgBouncer refuses root). `poolSize` is the server connections per
  * database/user pair.
  */
-export async function startPgBouncer(targetUrl: string, { poolSize = 20 }: { poolSize?: number } = {}): Promise<PgBouncer> {
+/**
+ * `resetAfterEachTransaction`: every server connection runs DISCARD ALL when a client's transaction
+ * ends (server_reset_query_always), as some deployments configure it: a LISTEN made through the
+ * pooler is then undone at once, so NOTIFYs can never reach it (deterministically, not by luck of
+ * which server connection a later statement lands on).
+ */
+export async function startPgBouncer(
+  targetUrl: string,
+  { poolSize = 20, resetAfterEachTransaction = false }: { poolSize?: number; resetAfterEachTransaction?: boolean } = {},
+): Promise<PgBouncer> {
   const binary = pgbouncerBinary();
   if (!binary) throw new Error('pgbouncer is not installed: apt-get install -y pgbouncer');
   const target = new URL(targetUrl);
@@ -74,6 +83,7 @@ export async function startPgBouncer(targetUrl: string, { poolSize = 20 }: { poo
       'auth_type = any',
       'pool_mode = transaction',
       `default_pool_size = ${poolSize}`,
+      ...(resetAfterEachTransaction ? ['server_reset_query = DISCARD ALL', 'server_reset_query_always = 1'] : []),
       'max_client_conn = 2000',
       'ignore_startup_parameters = extra_float_digits,options,statement_timeout',
       `logfile = ${logFile}`,

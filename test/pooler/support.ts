@@ -9,10 +9,10 @@ import { startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.js';
  * A PgBouncer in transaction mode in front of the test server for the file's tests (started in
  * beforeAll, stopped in afterAll). Read `.url` inside tests.
  */
-export function usePgBouncer(poolSize = 20): { readonly url: string; readonly bouncer: PgBouncer } {
+export function usePgBouncer(poolSize = 20, options: { resetAfterEachTransaction?: boolean } = {}): { readonly url: string; readonly bouncer: PgBouncer } {
   let bouncer: PgBouncer | null = null;
   beforeAll(async () => {
-    bouncer = await startPgBouncer(databaseUrl(), { poolSize });
+    bouncer = await startPgBouncer(databaseUrl(), { poolSize, ...options });
   });
   afterAll(async () => {
     await bouncer?.stop();
