@@ -74,6 +74,12 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     this.s = quoteIdent(options.schema);
   }
 
+  /** Ms since this process's heartbeat last landed; null when it runs no workers (for health checks). */
+  get heartbeatAgeMs(): number | null {
+    const at = this.state === 'running' ? this.heartbeat?.lastBeatAt : null;
+    return at == null ? null : Date.now() - at;
+  }
+
   /** The id this process writes in `locked_by` (it changes if its lease ever expires). */
   get workerId(): string {
     return this.identity.workerId;

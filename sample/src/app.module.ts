@@ -1,6 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueModule } from '../../src/index.js';
+import { QueueHealthIndicator } from '../../src/terminus/index.js';
+import { HealthController } from './health/health.controller.js';
 import { EmailProcessor } from './emails/email.processor.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { ReportsController } from './reports/reports.controller.js';
@@ -23,6 +26,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        TerminusModule.forRoot({ logger: false }),
         TypeOrmModule.forRoot({
           type: 'postgres',
           url: databaseUrl,
@@ -40,8 +44,8 @@ export class AppModule {
           shutdownGraceMs: 10_000,
         }),
       ],
-      controllers: [UsersController, JobsController, ReportsController],
-      providers: [EmailProcessor, ReportsProcessor],
+      controllers: [UsersController, JobsController, ReportsController, HealthController],
+      providers: [EmailProcessor, ReportsProcessor, QueueHealthIndicator],
     };
   }
 }

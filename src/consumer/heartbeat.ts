@@ -50,13 +50,18 @@ export class Heartbeat {
       .catch((err) => this.logger.warn(`could not remove worker rows: ${(err as Error).message}`));
   }
 
+  /** When this process's worker rows were last written (registered or refreshed); null before. */
+  lastBeatAt: number | null = null;
+
   private async register(): Promise<void> {
+    this.lastBeatAt = null;
     await this.pool.query(registerWorkerSql(this.schemaSql), [
       this.identity.workerId,
       this.identity.leaseHash,
       this.queues,
       JSON.stringify(Object.fromEntries(this.names)),
     ]);
+    this.lastBeatAt = Date.now();
   }
 
   private async beat(): Promise<void> {
@@ -75,6 +80,7 @@ export class Heartbeat {
         this.onLeaseLost(old);
       }
       this.outage?.succeeded('heartbeat', began);
+      this.lastBeatAt = began;
       this.onTick();
     } catch (err) {
       const message = `heartbeat failed: ${(err as Error).message}`;

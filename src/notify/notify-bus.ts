@@ -49,6 +49,8 @@ export class NotifyBus {
   private readonly probe: DeliveryProbe | null;
   private client: pg.Client | null = null;
   private live = false;
+  /** When the connection was lost (or first failed to come up), while it has not come back. */
+  private downSinceValue: number | null = null;
   private stopped = false;
   private chain: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | null = null;
@@ -77,6 +79,14 @@ export class NotifyBus {
   /** True while the LISTEN connection is up and listening. */
   get connected(): boolean {
     return this.live;
+  }
+
+  /**
+   * How long the LISTEN connection has been down (ms), while something is subscribed and it is
+   * reconnecting; null when it is up or not needed (for health checks).
+   */
+  get downForMs(): number | null {
+    return this.downSinceValue === null || this.channels.size === 0 ? null : Date.now() - this.downSinceValue;
   }
 
   /**
@@ -167,6 +177,7 @@ export class NotifyBus {
     }
     if (this.client !== client || this.stopped) return;
     this.live = true;
+    this.downSinceValue = null;
     this.options.outage?.succeeded('LISTEN connection', began);
     this.backoff.reset();
     this.generationValue++;
@@ -185,6 +196,7 @@ export class NotifyBus {
     client.on('error', () => undefined);
     client.end().catch(() => undefined);
     if (this.stopped || this.channels.size === 0) return;
+    this.downSinceValue ??= Date.now();
     const delay = this.backoff.next();
     const message = `LISTEN connection lost (${(err as Error)?.message ?? err}); reconnecting in ${delay} ms`;
     if (!this.options.outage?.failed('LISTEN connection', err, message)) this.logger.warn(message);

@@ -59,6 +59,15 @@ describe('import direction', () => {
     expect(importsOf(join(SRC, 'consumer/attempt-outcome.ts')).map((t) => relative(SRC, t))).toContain('encoding/jsonb.js');
   });
 
+  it('optional peers are imported only from their subpath folder (an app without them pays nothing)', () => {
+    const offenders = sourceFiles(SRC)
+      .filter((f) => !relative(SRC, f).startsWith('terminus/'))
+      .filter((f) => /from '@nestjs\/terminus'/.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(SRC, f));
+    expect(offenders).toEqual([]);
+    expect(readFileSync(join(SRC, 'terminus/queue-health.indicator.ts'), 'utf8')).toMatch(/from '@nestjs\/terminus'/);
+  });
+
   it('no import runs between producer and consumer, and db/sql imports neither', () => {
     expect(violations()).toEqual([]);
   });

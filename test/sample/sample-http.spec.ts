@@ -131,6 +131,11 @@ describe('sample app: HTTP contract', () => {
     await http.post('/reports').send({ title: '' }).expect(400);
   });
 
+  it('GET /health -> 200 with the queue up (Terminus, nestjs-pg-queue/terminus)', async () => {
+    const res = await http.get('/health').expect(200);
+    expect(res.body).toMatchObject({ status: 'ok', info: { queue: { status: 'up', listen: 'connected' } } });
+  });
+
   it('GET /queues/stats -> counts by queue and status', async () => {
     const ids = await Promise.all([1, 2, 3].map(async (i) => (await http.post('/reports').send({ title: `r${i}` }).expect(201)).body.jobId));
     await waitFor('every job to be done', async () => {
