@@ -89,6 +89,11 @@ export class NotifyBus {
     return this.downSinceValue === null || this.channels.size === 0 ? null : Date.now() - this.downSinceValue;
   }
 
+  /** Something is subscribed: the LISTEN connection is wanted (up, or on its way). */
+  get wanted(): boolean {
+    return this.channels.size > 0 && !this.stopped;
+  }
+
   /**
    * Whether a NOTIFY sent through the queue's pool was seen to reach the LISTEN connection since
    * the last (re)connect: `failing` through a transaction-mode pooler (pickup then relies on the poll).
@@ -161,6 +166,8 @@ export class NotifyBus {
     if (this.stopped || this.client || this.channels.size === 0) return;
     const client = new pg.Client({ keepAlive: true, application_name: 'nestjs-pg-queue:listen', ...this.options.connection });
     this.client = client;
+    // Not up until it is: a LISTEN connection that never comes up counts as down from the first try.
+    this.downSinceValue ??= Date.now();
     const began = Date.now();
     // Always handled: a dropped LISTEN connection must never crash the process.
     client.on('error', (err) => this.lost(client, err));

@@ -66,7 +66,7 @@ export class QueueHealthIndicator {
       if (o.maxLagMs !== undefined && f.lagMs !== null && f.lagMs > o.maxLagMs) problems.push(`queue "${q}": oldest due job waiting ${f.lagMs} ms (> ${o.maxLagMs})`);
       if (o.maxStaleRunning !== undefined && f.staleRunning > o.maxStaleRunning) problems.push(`queue "${q}": ${f.staleRunning} running jobs with a stale worker (> ${o.maxStaleRunning})`);
     }
-    const data = { queues, listen: this.bus.connected ? 'connected' : listenDownMs === null ? 'not used' : 'reconnecting', heartbeatAgeMs };
+    const data = { queues, listen: this.bus.connected ? 'connected' : this.bus.wanted ? 'connecting' : 'not used', heartbeatAgeMs };
     return problems.length > 0 ? indicator.degraded({ ...data, problems }) : indicator.up(data);
   }
 }

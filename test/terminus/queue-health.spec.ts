@@ -1,7 +1,7 @@
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Process, Processor, QueueAdmin, type Job } from '../../src/index.js';
+import { NotifyBus, Process, Processor, QueueAdmin, type Job } from '../../src/index.js';
 import { QueueHealthIndicator } from '../../src/terminus/index.js';
 import { createQueueApp } from '../helpers/app.js';
 import { databaseUrl, schemaScope } from '../helpers/db.js';
@@ -68,6 +68,8 @@ describe('QueueHealthIndicator (nestjs-pg-queue/terminus)', () => {
   };
 
   it('up with the figures; down when the database goes away, up again when it is back', async () => {
+    // app.init() resolves before the LISTEN connection is up: establish it first.
+    await waitFor('the LISTEN connection up', () => app.get(NotifyBus).connected);
     const up = await check();
     expect(up.http).toBe(200);
     expect(up.body).toMatchObject({ status: 'ok', info: { queue: { status: 'up', listen: 'connected', queues: { hq: { lagMs: null, staleRunning: 0 } } } } });
