@@ -1,7 +1,10 @@
 export const MAX_QUEUE_NAME_LENGTH = 128;
 
-function describe(v: unknown): string {
+/** A value as an error message shows it: strings quoted, a BigInt as `1n`, a symbol or function by its type. */
+export function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'symbol' || typeof v === 'function') return typeof v;
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {

@@ -1,6 +1,6 @@
 import type { ClientConfig, Pool, PoolConfig } from 'pg';
 import { didYouMean } from './did-you-mean.js';
-import { queueNameProblem } from './queue-name.js';
+import { describe, queueNameProblem } from './queue-name.js';
 import { resolveScheduleConfigs, type ScheduleConfig, type ScheduleDefinition } from './schedules/schedule-definition.js';
 import { InvalidQueueOptionsError } from './errors.js';
 import { validateBackoff, type BackoffOptions } from './backoff.js';
@@ -153,17 +153,6 @@ function positiveInt(option: string, value: unknown, fallback: number, min = 1, 
     throw new InvalidQueueOptionsError(option, `must be an integer ${range}, got ${describe(value)}`);
   }
   return value;
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'bigint') return `${v}n`;
-  if (typeof v === 'symbol' || typeof v === 'function') return typeof v;
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
 }
 
 /** Validates every option and fills in defaults. Throws {@link InvalidQueueOptionsError}. */
