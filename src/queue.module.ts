@@ -4,7 +4,7 @@ import pg from 'pg';
 import { QueueAdmin } from './admin/queue-admin.js';
 import { LocalWorkers } from './direct-start/local-workers.js';
 import { withBootRetry } from './db/boot-retry.js';
-import { targetOf } from './db/connection-errors.js';
+import { poolTarget } from './db/connection-errors.js';
 import { Migrator } from './db/migrator.js';
 import { quoteIdent } from './db/identifier.js';
 import { startPausedSql } from './db/sql/queues.js';
@@ -52,7 +52,7 @@ const coreProviders: Provider[] = [
     provide: QUEUE_SCHEMA_READY,
     useFactory: async (options: ResolvedQueueOptions, pool: pg.Pool) => {
       const migrator = new Migrator(pool, options.schema);
-      const target = targetOf(options.connection ?? (pool as unknown as { options: pg.ClientConfig }).options);
+      const target = poolTarget(options.connection, pool);
       try {
         // Every step is safe to repeat: each migration is a transaction of its own, recorded in it.
         await withBootRetry(
@@ -79,7 +79,7 @@ const coreProviders: Provider[] = [
   {
     provide: OutageReporter,
     useFactory: (options: ResolvedQueueOptions, pool: pg.Pool) =>
-      new OutageReporter(targetOf(options.connection ?? (pool as unknown as { options: pg.ClientConfig }).options), options.outageLogIntervalMs),
+      new OutageReporter(poolTarget(options.connection, pool), options.outageLogIntervalMs),
     inject: [QUEUE_RESOLVED_OPTIONS, QUEUE_POOL],
   },
   {

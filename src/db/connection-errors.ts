@@ -44,6 +44,11 @@ export function targetOf(config: pg.ClientConfig | undefined): DatabaseTarget {
   return { host: c.host, port: Number(c.port), database: c.database, user: c.user };
 }
 
+/** Where the queue's pool connects: its `connection` option, or the config of the pool it was given. */
+export function poolTarget(connection: pg.ClientConfig | undefined, pool: pg.Pool): DatabaseTarget {
+  return targetOf(connection ?? (pool as unknown as { options: pg.ClientConfig }).options);
+}
+
 /** pg's message, or for an AggregateError (every address of a host refused) the first one's. */
 export function causeText(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return causeText(err.errors[0]);

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ClientConfig, Pool } from 'pg';
-import { targetOf } from '../db/connection-errors.js';
+import type { Pool } from 'pg';
+import { poolTarget } from '../db/connection-errors.js';
 import { OutageReporter } from '../outage/outage-reporter.js';
 import { quoteIdent } from '../db/identifier.js';
 import { LocalWorkers } from '../direct-start/local-workers.js';
@@ -33,7 +33,7 @@ export class QueueRegistry {
       localWorkers,
       limiter,
       outage,
-      target: targetOf(options.connection ?? (pool as unknown as { options: ClientConfig }).options),
+      target: poolTarget(options.connection, pool),
     };
     for (const name of options.queues.keys()) this.sinks.set(name, new QueueSink(name, ctx));
   }
