@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { JobRecord, JobStatus } from '../job.interfaces.js';
-import { getJobSql, oldestDueSql, staleRunningSql, statsSql, unhandledDueSql } from '../db/sql/admin.js';
+import { getJobSql, statsSql, unhandledDueSql } from '../db/sql/admin.js';
+import { incidentFigures } from './incident-figures.js';
 import { currentStatus, JOB_STATUSES, toJobRecord, type JobRow } from '../db/sql/job-columns.js';
 import { controlChannel, jobsChannel, quoteIdent } from '../db/identifier.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue.tokens.js';
@@ -129,15 +130,14 @@ export class QueueAdmin {
     const out: QueueStats = {};
     for (const q of this.options.queues.keys()) out[q] = emptyCounts();
     const queues = [...this.options.queues.keys()];
-    const [counts, unhandled, paused, stale, lags] = await Promise.all([
+    const [counts, unhandled, paused, figures] = await Promise.all([
       this.pool.query<{ queue: string; status: string; count: number }>(statsSql(this.s)),
       this.pool.query<{ queue: string; name: string; count: number }>(unhandledDueSql(this.s), [this.options.orphanTimeoutMs, null, 0]),
       this.pauses.paused(),
-      this.pool.query<{ queue: string; count: number }>(staleRunningSql(this.s), [2 * this.options.heartbeatIntervalMs]),
-      Promise.all(queues.map(async (q) => (await this.pool.query<{ lag_ms: number | null }>(oldestDueSql(this.s), [q])).rows[0]?.lag_ms ?? null)),
+      incidentFigures(this.pool, this.s, queues, this.options.heartbeatIntervalMs),
     ]);
-    queues.forEach((q, i) => (out[q].lagMs = lags[i] === null ? null : Math.max(0, lags[i]!)));
-    for (const row of stale.rows) (out[row.queue] ??= emptyCounts()).staleRunning = row.count;
+    for (const [q, lag] of figures.lagMs) out[q].lagMs = lag;
+    for (const [q, n] of figures.staleRunning) (out[q] ??= emptyCounts()).staleRunning = n;
     for (const row of counts.rows) (out[row.queue] ??= emptyCounts())[currentStatus(row.status)] += row.count;
     for (const row of unhandled.rows) (out[row.queue] ??= emptyCounts()).unhandled[row.name] = row.count;
     for (const queue of paused.keys()) (out[queue] ??= emptyCounts()).paused = true;

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Pool } from 'pg';
 import { quoteIdent } from '../db/identifier.js';
-import { oldestDueSql, staleRunningSql } from '../db/sql/admin.js';
+import { incidentFigures } from '../admin/incident-figures.js';
 import { NotifyBus } from '../notify/notify-bus.js';
 import { QueueOrchestrator } from '../queue.orchestrator.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
@@ -53,14 +53,10 @@ export class QueueHealthIndicator {
     if (heartbeatAgeMs !== null && heartbeatAgeMs > (o.heartbeatStaleMs ?? this.options.orphanTimeoutMs)) {
       return indicator.down({ heartbeat: `stale for ${Math.round(heartbeatAgeMs / 1000)} s` });
     }
+    const names = [...this.options.queues.keys()];
+    const figures = await incidentFigures(this.pool, s, names, this.options.heartbeatIntervalMs);
     const queues: Record<string, { lagMs: number | null; staleRunning: number }> = {};
-    const stale = new Map(
-      (await this.pool.query<{ queue: string; count: number }>(staleRunningSql(s), [2 * this.options.heartbeatIntervalMs])).rows.map((r) => [r.queue, r.count]),
-    );
-    for (const q of this.options.queues.keys()) {
-      const lag = (await this.pool.query<{ lag_ms: number | null }>(oldestDueSql(s), [q])).rows[0]?.lag_ms ?? null;
-      queues[q] = { lagMs: lag === null ? null : Math.max(0, lag), staleRunning: stale.get(q) ?? 0 };
-    }
+    for (const q of names) queues[q] = { lagMs: figures.lagMs.get(q) ?? null, staleRunning: figures.staleRunning.get(q) ?? 0 };
     const problems: string[] = [];
     for (const [q, f] of Object.entries(queues)) {
       if (o.maxLagMs !== undefined && f.lagMs !== null && f.lagMs > o.maxLagMs) problems.push(`queue "${q}": oldest due job waiting ${f.lagMs} ms (> ${o.maxLagMs})`);
