@@ -241,7 +241,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = new Set<string>();
     for (const a of acks) {
       queues.add(a.queue);
-      if (landed.has(a.id)) emitAckEvents(this.events, a);
+      if (landed.has(a.id) && this.events.observes(a.queue)) emitAckEvents(this.events, a);
       if ((a.status === 'retrying' || a.status === 'snoozed') && landed.has(a.id)) this.runtimes.get(a.queue)?.fetcher.wakeIn(a.retryDelayMs);
     }
     for (const q of queues) this.runtimes.get(q)?.fetcher.slotFreed();

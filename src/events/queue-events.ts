@@ -35,6 +35,8 @@ interface Registration {
 export class QueueEvents implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('QueueEvents');
   private readonly listeners = new Map<JobEventName, Registration[]>();
+  /** Listeners of any event: none (the usual app) lets the ack path skip building events at all. */
+  private listenerCount = 0;
   private pending: JobEvent[] = [];
   private scheduled = false;
   private readonly broadcaster: EventBroadcaster | null;
@@ -119,15 +121,23 @@ export class QueueEvents implements OnApplicationBootstrap, BeforeApplicationShu
     const list = this.listeners.get(event) ?? [];
     list.push(reg);
     this.listeners.set(event, list);
+    this.listenerCount++;
     return () => {
       const l = this.listeners.get(event);
-      if (l) this.listeners.set(event, l.filter((r) => r !== reg));
+      if (!l?.includes(reg)) return;
+      this.listeners.set(event, l.filter((r) => r !== reg));
+      this.listenerCount--;
     };
   }
 
   /** Whether any listener wants `event` (cheap: the worker asks before building an event). */
   wants(event: JobEventName): boolean {
     return (this.listeners.get(event)?.length ?? 0) > 0;
+  }
+
+  /** Whether any event of `queue` goes anywhere: a listener here, or other processes. */
+  observes(queue: string): boolean {
+    return this.listenerCount > 0 || this.shares(queue);
   }
 
   emit(e: JobEvent): void {
