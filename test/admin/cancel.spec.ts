@@ -1,45 +1,29 @@
-import type { INestApplication } from '@nestjs/common';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidJobError, JobCancelledError, QueueAdmin } from '../../src/index.js';
-import { createQueueApp } from '../helpers/app.js';
-import { schemaScope } from '../helpers/db.js';
+import { describe, expect, it } from 'vitest';
+import { InvalidJobError, JobCancelledError } from '../../src/index.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 import { rejectionOf, sinkOf } from '../producer/support.js';
-import { gates, OpsProcessor, resetRecords, SideProcessor, startedIds, starts } from './support.js';
+import { gates, opsApp, startedIds, starts } from './support.js';
 
 const UNKNOWN_ID = '01JA00000000000000000000ZZ';
 
 describe('QueueAdmin.cancel / cancelMany', () => {
-  const scope = schemaScope('cxl');
-  let app: INestApplication;
-  let admin: QueueAdmin;
-  let schema: string;
-  beforeAll(async () => {
-    schema = scope.fresh();
-    app = await createQueueApp({ schema, queues: [{ name: 'ops', concurrency: 1 }, 'side'], pollIntervalMs: 100 }, [OpsProcessor, SideProcessor]);
-    admin = app.get(QueueAdmin);
-  });
-  afterAll(async () => {
-    await app.close();
-    await scope.dispose();
-  });
-  beforeEach(resetRecords);
-  const sink = () => sinkOf(app, 'ops');
-  const row = async (id: string) => (await scope.pool.query(`SELECT status, attempts, done_at, locked_by FROM ${schema}.jobs WHERE id = $1`, [id])).rows[0];
+  const t = opsApp('cxl', { queues: [{ name: 'ops', concurrency: 1 }, 'side'], pollIntervalMs: 100 });
+  const sink = () => sinkOf(t.app, 'ops');
+  const row = async (id: string) => (await t.scope.pool.query(`SELECT status, attempts, done_at, locked_by FROM ${t.schema}.jobs WHERE id = $1`, [id])).rows[0];
 
   it('a pending job becomes cancelled at once and never runs; cancelling it again says it is finished', async () => {
     const id = await sink().push('work', {}, { delayMs: 60_000 });
-    expect(await admin.cancel(id)).toEqual({ id, outcome: 'cancelled', status: 'cancelled' });
+    expect(await t.admin.cancel(id)).toEqual({ id, outcome: 'cancelled', status: 'cancelled' });
     const r = await row(id);
     expect(r.status).toBe('cancelled');
     expect(r.done_at).toBeInstanceOf(Date);
-    expect(await admin.cancel(id)).toEqual({ id, outcome: 'already_finished', status: 'cancelled' });
+    expect(await t.admin.cancel(id)).toEqual({ id, outcome: 'already_finished', status: 'cancelled' });
     // Due now, it still never runs: a later job of the queue runs, this one stays cancelled.
-    expect(await admin.promote(id)).toEqual({ id, outcome: 'not_delayed', status: 'cancelled' });
+    expect(await t.admin.promote(id)).toEqual({ id, outcome: 'not_delayed', status: 'cancelled' });
     const later = await sink().push('work', {});
     await waitFor('the later job done', async () => (await row(later)).status === 'done');
     expect(startedIds()).not.toContain(id);
-    expect((await admin.getJob(id))!.status).toBe('cancelled');
+    expect((await t.admin.getJob(id))!.status).toBe('cancelled');
   });
 
   it('a running job: its signal aborts with JobCancelledError, its slot stays taken until the handler returns, and its result is not recorded', async () => {
@@ -48,7 +32,7 @@ describe('QueueAdmin.cancel / cancelMany', () => {
     await waitFor('the job running', () => startedIds().includes(id));
     const job = starts.find((s) => s.id === id)!.job;
     const aborted = new Promise<unknown>((resolve) => job.signal.addEventListener('abort', () => resolve(job.signal.reason)));
-    expect(await admin.cancel(id)).toEqual({ id, outcome: 'cancelled', status: 'cancelled' });
+    expect(await t.admin.cancel(id)).toEqual({ id, outcome: 'cancelled', status: 'cancelled' });
     const reason = await aborted;
     expect(reason).toBeInstanceOf(JobCancelledError);
     expect((reason as Error).message).toBe(`Job ${id} was cancelled`);
@@ -61,31 +45,31 @@ describe('QueueAdmin.cancel / cancelMany', () => {
     const r = await row(id);
     expect(r.status).toBe('cancelled');
     expect(r.attempts).toBe(1);
-    expect((await admin.getJob(id))!.result).toBeNull();
+    expect((await t.admin.getJob(id))!.result).toBeNull();
   });
 
   it('a finished job is left as it is; an unknown id is not found; a malformed id is refused naming the field', async () => {
     const id = await sink().push('work', {});
     await waitFor('done', async () => (await row(id)).status === 'done');
-    expect(await admin.cancel(id)).toEqual({ id, outcome: 'already_finished', status: 'done' });
-    expect(await admin.cancel(UNKNOWN_ID)).toEqual({ id: UNKNOWN_ID, outcome: 'not_found', status: null });
-    const err = await rejectionOf(admin.cancel('nope'));
+    expect(await t.admin.cancel(id)).toEqual({ id, outcome: 'already_finished', status: 'done' });
+    expect(await t.admin.cancel(UNKNOWN_ID)).toEqual({ id: UNKNOWN_ID, outcome: 'not_found', status: null });
+    const err = await rejectionOf(t.admin.cancel('nope'));
     expect(err).toBeInstanceOf(InvalidJobError);
     expect(err.message).toBe('Invalid job: id must be a job id (a ULID in canonical upper-case form), got "nope"');
   });
 
   it('cancelMany by queue and status cancels only what matches, in batches, and returns the count', async () => {
-    const ids = await sinkOf(app, 'side').pushMany(Array.from({ length: 2500 }, () => ({ name: 'work', data: {}, options: { delayMs: 60_000 } })));
-    const kept = await sinkOf(app, 'side').push('work', {}, { delayMs: 60_000, idempotencyKey: 'keep-me' });
+    const ids = await sinkOf(t.app, 'side').pushMany(Array.from({ length: 2500 }, () => ({ name: 'work', data: {}, options: { delayMs: 60_000 } })));
+    const kept = await sinkOf(t.app, 'side').push('work', {}, { delayMs: 60_000, idempotencyKey: 'keep-me' });
     const other = await sink().push('work', {}, { delayMs: 60_000 });
-    expect(await admin.cancelMany({ queue: 'side', status: 'pending', limit: 2500 })).toEqual({ count: 2500 });
-    const { rows } = await scope.pool.query(`SELECT status, count(*)::int AS n FROM ${schema}.jobs WHERE id = ANY($1) GROUP BY status`, [ids]);
+    expect(await t.admin.cancelMany({ queue: 'side', status: 'pending', limit: 2500 })).toEqual({ count: 2500 });
+    const { rows } = await t.scope.pool.query(`SELECT status, count(*)::int AS n FROM ${t.schema}.jobs WHERE id = ANY($1) GROUP BY status`, [ids]);
     expect(rows).toEqual([{ status: 'cancelled', n: 2500 }]);
     expect((await row(kept)).status).toBe('pending');
     expect((await row(other)).status).toBe('pending');
-    expect(await admin.cancelMany({ idempotencyKeyPrefix: 'keep-' })).toEqual({ count: 1 });
-    expect(await admin.cancelMany({ queue: 'side', status: 'pending' })).toEqual({ count: 0 });
-    await admin.cancel(other);
+    expect(await t.admin.cancelMany({ idempotencyKeyPrefix: 'keep-' })).toEqual({ count: 1 });
+    expect(await t.admin.cancelMany({ queue: 'side', status: 'pending' })).toEqual({ count: 0 });
+    await t.admin.cancel(other);
   });
 
   it('bad filters are refused before anything is written, naming the field', async () => {
@@ -100,7 +84,7 @@ describe('QueueAdmin.cancel / cancelMany', () => {
       [null, 'Invalid job: filter must be an object'],
     ];
     for (const [filter, message] of cases) {
-      const err = await rejectionOf(admin.cancelMany(filter as never));
+      const err = await rejectionOf(t.admin.cancelMany(filter as never));
       expect(err, JSON.stringify(filter)).toBeInstanceOf(InvalidJobError);
       expect(err.message).toBe(message);
     }
@@ -108,15 +92,15 @@ describe('QueueAdmin.cancel / cancelMany', () => {
 
   it('racing completion: every job ends done or cancelled, as cancel said; one cancelled while waiting never starts', async () => {
     const ids = await sink().pushMany(Array.from({ length: 150 }, () => ({ name: 'work', data: { ms: 1 } })));
-    const results = await Promise.all([...ids].reverse().map((id) => admin.cancel(id)));
+    const results = await Promise.all([...ids].reverse().map((id) => t.admin.cancel(id)));
     await waitFor('nothing running', async () => {
-      const { rows } = await scope.pool.query(`SELECT count(*)::int AS n FROM ${schema}.jobs WHERE id = ANY($1) AND status IN ('pending', 'running')`, [ids]);
+      const { rows } = await t.scope.pool.query(`SELECT count(*)::int AS n FROM ${t.schema}.jobs WHERE id = ANY($1) AND status IN ('pending', 'running')`, [ids]);
       return rows[0].n === 0;
     });
     // A job after them has run: every claim made before the cancels has reached its handler.
     const witness = await sink().push('work', {});
     await waitFor('the witness done', async () => (await row(witness)).status === 'done');
-    const { rows } = await scope.pool.query(`SELECT id, status, attempts FROM ${schema}.jobs WHERE id = ANY($1)`, [ids]);
+    const { rows } = await t.scope.pool.query(`SELECT id, status, attempts FROM ${t.schema}.jobs WHERE id = ANY($1)`, [ids]);
     const final = new Map(rows.map((r) => [r.id, r]));
     for (const r of results) {
       const f = final.get(r.id)!;

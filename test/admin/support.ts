@@ -1,6 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type INestApplication } from '@nestjs/common';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import pg from 'pg';
-import { Process, Processor, type Job } from '../../src/index.js';
+import { Process, Processor, QueueAdmin, type Job } from '../../src/index.js';
+import { createQueueApp, type TestQueueOptions } from '../helpers/app.js';
+import { schemaScope } from '../helpers/db.js';
 import { deferred } from '../helpers/wait.js';
 
 /** Every handler start, with its time; a job's gate (by `data.key`) holds its handler. */
@@ -74,4 +77,25 @@ export function countingPool(connectionString: string): { pool: pg.Pool; claims:
     return query(...args);
   };
   return { pool, claims };
+}
+
+/**
+ * One app with OpsProcessor and SideProcessor on a fresh schema for a whole file, closed after
+ * it; the handlers' records are reset before each test. Read `app`, `admin` and `schema` inside
+ * tests (they are set in beforeAll).
+ */
+export function opsApp(prefix: string, options: Partial<TestQueueOptions>) {
+  const scope = schemaScope(prefix);
+  const ctx = { scope, schema: '', app: undefined as unknown as INestApplication, admin: undefined as unknown as QueueAdmin };
+  beforeAll(async () => {
+    ctx.schema = scope.fresh();
+    ctx.app = await createQueueApp({ schema: ctx.schema, ...options }, [OpsProcessor, SideProcessor]);
+    ctx.admin = ctx.app.get(QueueAdmin);
+  });
+  afterAll(async () => {
+    await ctx.app?.close();
+    await scope.dispose();
+  });
+  beforeEach(resetRecords);
+  return ctx;
 }
