@@ -46,3 +46,13 @@ export {
   JobWaitTimeoutError,
   type DatabaseTarget,
 } from './errors.js';
+export type {
+  AttemptEndStatus,
+  AttemptInfo,
+  AttemptScope,
+  LandedOutcome,
+  PushInfo,
+  PushScope,
+  QueueTelemetry,
+  TelemetryContext,
+} from './telemetry/telemetry-port.js';

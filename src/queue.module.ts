@@ -15,6 +15,7 @@ import { requestedSinkQueues } from './decorators/inject-sink.decorator.js';
 import { UnknownQueueError } from './errors.js';
 import { JobEventExplorer } from './events/job-event.explorer.js';
 import { QueueEvents } from './events/queue-events.js';
+import { TelemetryHost } from './telemetry/telemetry-host.js';
 import { NotifyBus } from './notify/notify-bus.js';
 import { OutageReporter } from './outage/outage-reporter.js';
 import { RetentionService } from './retention/retention.service.js';
@@ -102,6 +103,7 @@ const coreProviders: Provider[] = [
   QueueSchedules,
   ProcessorExplorer,
   QueueOrchestrator,
+  TelemetryHost,
 ];
 
 /**

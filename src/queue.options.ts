@@ -3,6 +3,7 @@ import { didYouMean } from './did-you-mean.js';
 import { describe, queueNameProblem } from './queue-name.js';
 import { resolveScheduleConfigs, type ScheduleConfig, type ScheduleDefinition } from './schedules/schedule-definition.js';
 import { InvalidQueueOptionsError } from './errors.js';
+import { isQueueTelemetry, type QueueTelemetry } from './telemetry/telemetry-port.js';
 import { validateBackoff, type BackoffOptions } from './backoff.js';
 import { resolveBootRetry, type BootRetryOptions, type ResolvedBootRetry } from './db/boot-retry.js';
 import { DEFAULT_RETENTION, resolveRetention, type ResolvedRetention, type RetentionOptions } from './retention/retention.options.js';
@@ -86,6 +87,11 @@ export interface QueueModuleOptions {
   schedules?: ScheduleConfig[];
   /** The app the schedules belong to: its bootstrap adds, changes and removes only its own. Default 'default'. */
   scheduleOwner?: string;
+  /**
+   * Traces and metrics: `openTelemetry()` from 'nestjs-pg-queue/opentelemetry' (or any
+   * QueueTelemetry adapter). Default: none, and the queue calls no telemetry code at all.
+   */
+  telemetry?: QueueTelemetry;
 }
 
 export interface ResolvedQueueConfig {
@@ -123,6 +129,7 @@ export interface ResolvedQueueOptions {
   pruneIntervalMs: number;
   schedules: ScheduleDefinition[];
   scheduleOwner: string;
+  telemetry: QueueTelemetry | null;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
@@ -131,7 +138,7 @@ export const DEFAULT_CONCURRENCY = 10;
 const MODULE_KEYS = new Set([
   'connection', 'pool', 'listenConnection', 'schema', 'migrate', 'queues', 'workers', 'pollIntervalMs',
   'heartbeatIntervalMs', 'orphanTimeoutMs', 'shutdownGraceMs', 'maxAttempts', 'backoff', 'maxPayloadBytes',
-  'preparedStatements', 'bootRetry', 'outageLogIntervalMs', 'retention', 'pruneIntervalMs', 'schedules', 'scheduleOwner',
+  'preparedStatements', 'bootRetry', 'outageLogIntervalMs', 'retention', 'pruneIntervalMs', 'schedules', 'scheduleOwner', 'telemetry',
 ]);
 const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff', 'startPaused', 'retention', 'events']);
 /** One claim holds at most this many row locks; more would be one long statement. */
@@ -264,6 +271,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
     pruneIntervalMs: positiveInt('pruneIntervalMs', options.pruneIntervalMs, 60_000, 100),
     schedules: resolveScheduleConfigs(options.schedules),
     scheduleOwner: resolveOwner(options.scheduleOwner),
+    telemetry: resolveTelemetry(options.telemetry),
   };
 }
 
@@ -271,6 +279,17 @@ function resolveOwner(value: unknown): string {
   if (value === undefined) return 'default';
   if (typeof value !== 'string' || value.length === 0 || value.length > 200 || value.includes('\0')) {
     throw new InvalidQueueOptionsError('scheduleOwner', 'must be a non-empty string of at most 200 characters (the app\'s name)');
+  }
+  return value;
+}
+
+function resolveTelemetry(value: unknown): QueueTelemetry | null {
+  if (value === undefined || value === null) return null;
+  if (!isQueueTelemetry(value)) {
+    throw new InvalidQueueOptionsError(
+      'telemetry',
+      `must be a telemetry adapter such as openTelemetry() from 'nestjs-pg-queue/opentelemetry' (an object with pushing, attempt, landed, start and stop), got ${describe(value)}`,
+    );
   }
   return value;
 }

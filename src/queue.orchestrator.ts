@@ -105,7 +105,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;
       const progress = new ProgressWriter(this.pool, this.s, queue);
-      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed(), progress, this.events);
+      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed(), progress, this.events, this.options.telemetry ?? undefined);
       fetcher = new Fetcher({
         pool: this.pool,
         schemaSql: this.s,
@@ -241,7 +241,10 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = new Set<string>();
     for (const a of acks) {
       queues.add(a.queue);
-      if (landed.has(a.id) && this.events.observes(a.queue)) emitAckEvents(this.events, a);
+      if (landed.has(a.id)) {
+        if (this.events.observes(a.queue)) emitAckEvents(this.events, a);
+        this.options.telemetry?.landed(a);
+      }
       if ((a.status === 'retrying' || a.status === 'snoozed') && landed.has(a.id)) this.runtimes.get(a.queue)?.fetcher.wakeIn(a.retryDelayMs);
     }
     for (const q of queues) this.runtimes.get(q)?.fetcher.slotFreed();

@@ -3,6 +3,7 @@ import { toJsonb } from '../encoding/jsonb.js';
 import { InvalidJobError } from '../errors.js';
 import type { Job } from '../job.interfaces.js';
 import { JobSnooze } from '../job-snooze.js';
+import type { AttemptScope } from '../telemetry/telemetry-port.js';
 
 /** A job whose handler is running in a slot of this process. */
 export interface ActiveJob {
@@ -25,6 +26,8 @@ export interface ActiveJob {
   lastProgress: string | null;
   /** performance.now() when the handler was called. */
   startedAt: number;
+  /** The attempt's telemetry (a span), when the module has a telemetry adapter; ended once. */
+  scope?: AttemptScope;
 }
 
 export function newActiveJob(row: ClaimedRow, lockedBy: string): ActiveJob {

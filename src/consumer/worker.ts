@@ -10,6 +10,7 @@ import type { HandlerDefinition } from './handler-definition.js';
 import { PrefetchBuffer, type Prefetched } from './prefetch-buffer.js';
 import type { QueueEvents } from '../events/queue-events.js';
 import type { ProgressWriter } from './progress-writer.js';
+import type { QueueTelemetry } from '../telemetry/telemetry-port.js';
 
 export interface ClaimCapacity {
   /** How many jobs may be claimed now. */
@@ -45,6 +46,7 @@ export class Worker {
     /** Writes `job.progress()` values; without one (unit tests), progress is only carried on the ack. */
     private readonly progress?: ProgressWriter,
     private readonly events?: QueueEvents,
+    private readonly telemetry?: QueueTelemetry,
   ) {
     this.logger = new Logger(`QueueWorker:${queue.name}`);
     this.prefetched = new PrefetchBuffer(queue.prefetch);
@@ -257,9 +259,11 @@ export class Worker {
         this.finish(entry, handler, maxAttempts, { error: err });
       }, timeoutMs);
     }
+    const scope = this.telemetry?.attempt({ id: row.id, queue: this.queue.name, name: row.name, attempt: row.attempts, runAt: row.run_at, metadata: row.metadata });
+    if (scope) entry.scope = scope;
     let outcome: AttemptOutcome;
     try {
-      outcome = { result: await handler.callback(job) };
+      outcome = { result: await (scope ? scope.run(() => handler.callback(job)) : handler.callback(job)) };
     } catch (error) {
       outcome = { error };
     }
@@ -269,7 +273,7 @@ export class Worker {
   private finish(entry: ActiveJob, handler: HandlerDefinition, maxAttempts: number, outcome: AttemptOutcome): void {
     if (entry.settled) return;
     if (entry.cancelled) {
-      this.settle(entry);
+      this.settle(entry, 'cancelled');
       return;
     }
     const ack = ackFor(entry, outcome, {
@@ -280,16 +284,24 @@ export class Worker {
       label: handler.label,
       logger: this.logger,
     });
+    if (entry.scope) {
+      entry.scope.end(ack.status, ack.status === 'retrying' || ack.status === 'killed' ? (outcome.error ?? ack.error) : undefined);
+      entry.scope = undefined;
+    }
     // Leave `active` and queue the ack in one synchronous step (see the class invariant). The slot
     // is freed first so that a fetcher refilling it in this turn can carry the ack in its claim.
     this.settle(entry);
     this.ack(ack);
   }
 
-  /** Removes the job from the running set; false when it was already settled. */
-  private settle(entry: ActiveJob): boolean {
+  /**
+   * Removes the job from the running set; false when it was already settled. `ended` says why a
+   * job leaves without an ack (released: shutdown or a lost lease), for its telemetry scope.
+   */
+  private settle(entry: ActiveJob, ended: 'cancelled' | 'released' = 'released'): boolean {
     if (entry.settled) return false;
     entry.settled = true;
+    entry.scope?.end(ended);
     if (entry.timer) clearTimeout(entry.timer);
     this.progress?.forget(entry);
     this.active.delete(entry.id);

@@ -13,6 +13,7 @@ import type { PushLimiter } from './push-limiter.js';
 import { nextJobId } from './job-id.js';
 import type { ValidatedJob } from '../encoding/validated-job.js';
 import { validateJob, validateJobs, validateTransaction } from './job.validation.js';
+import type { PushScope, QueueTelemetry } from '../telemetry/telemetry-port.js';
 
 export interface QueueSinkContext {
   pool: Pool;
@@ -29,6 +30,8 @@ export interface QueueSinkContext {
   /** Where an unreachable database is reported, and where it is (for DatabaseUnavailableError). */
   outage?: OutageSignal;
   target?: DatabaseTarget;
+  /** The module's `telemetry` adapter: told of each push (a span, the trace context in `metadata`). */
+  telemetry?: QueueTelemetry;
 }
 
 /**
@@ -63,7 +66,15 @@ export class QueueSink {
   async push<T = unknown>(name: string, data: T, options?: PushOptions): Promise<string> {
     validateTransaction(options);
     const job = validateJob(name, data, options, this.ctx.maxPayloadBytes);
-    if (!options?.queryRunner && !options?.manager && !options?.client && job.runAt === null && !(job.delayMs! > 0)) {
+    const inTransaction = Boolean(options?.queryRunner || options?.manager || options?.client);
+    const scope = this.ctx.telemetry?.pushing({ queue: this.queue, names: [job.name], inTransaction });
+    if (!scope) return this.pushOne(job, options, inTransaction);
+    const traced = { ...job, metadata: scope.metadata(job.metadata) };
+    return (await inScope(scope, async () => [await this.pushOne(traced, options, inTransaction)]))[0];
+  }
+
+  private async pushOne(job: ValidatedJob, options: PushOptions | undefined, inTransaction: boolean): Promise<string> {
+    if (!inTransaction && job.runAt === null && !(job.delayMs! > 0)) {
       const started = this.startDirect(job);
       if (started) return started;
     }
@@ -133,7 +144,11 @@ export class QueueSink {
     validateTransaction(tx, 'tx');
     const validated = validateJobs(jobs, this.ctx.maxPayloadBytes);
     if (validated.length === 0) return [];
-    return this.insert(validated, tx, 'tx');
+    const inTransaction = Boolean(tx?.queryRunner || tx?.manager || tx?.client);
+    const scope = this.ctx.telemetry?.pushing({ queue: this.queue, names: validated.map((j) => j.name), inTransaction });
+    if (!scope) return this.insert(validated, tx, 'tx');
+    const traced = validated.map((j) => ({ ...j, metadata: scope.metadata(j.metadata) }));
+    return inScope(scope, () => this.insert(traced, tx, 'tx'));
   }
 
   /** `txField` names the transaction argument in errors: "options" for push, "tx" for pushMany. */
@@ -199,6 +214,19 @@ export class QueueSink {
     }
     return new IdempotencyConflictError(this.queue, key ?? '', { cause: err });
   }
+}
+
+/** Runs a push in its telemetry scope and tells the scope how it ended. */
+async function inScope(scope: PushScope, insert: () => Promise<string[]>): Promise<string[]> {
+  let ids: string[];
+  try {
+    ids = await scope.run(insert);
+  } catch (err) {
+    scope.end(null, err);
+    throw err;
+  }
+  scope.end(ids);
+  return ids;
 }
 
 /** Two jobs of one batch with the same key or id would fail the whole insert; say which, before writing. */

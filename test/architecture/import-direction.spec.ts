@@ -59,13 +59,34 @@ describe('import direction', () => {
     expect(importsOf(join(SRC, 'consumer/attempt-outcome.ts')).map((t) => relative(SRC, t))).toContain('encoding/jsonb.js');
   });
 
+  const OPTIONAL_PEERS = [
+    { folder: 'terminus/', peer: /from '@nestjs\/terminus'/, user: 'terminus/queue-health.indicator.ts' },
+    { folder: 'telemetry/opentelemetry/', peer: /from '@opentelemetry\//, user: 'telemetry/opentelemetry/job-tracing.ts' },
+  ];
+
   it('optional peers are imported only from their subpath folder (an app without them pays nothing)', () => {
-    const offenders = sourceFiles(SRC)
-      .filter((f) => !relative(SRC, f).startsWith('terminus/'))
-      .filter((f) => /from '@nestjs\/terminus'/.test(readFileSync(f, 'utf8')))
-      .map((f) => relative(SRC, f));
-    expect(offenders).toEqual([]);
-    expect(readFileSync(join(SRC, 'terminus/queue-health.indicator.ts'), 'utf8')).toMatch(/from '@nestjs\/terminus'/);
+    for (const { folder, peer, user } of OPTIONAL_PEERS) {
+      const offenders = sourceFiles(SRC)
+        .filter((f) => !relative(SRC, f).startsWith(folder))
+        .filter((f) => peer.test(readFileSync(f, 'utf8')))
+        .map((f) => relative(SRC, f));
+      expect(offenders).toEqual([]);
+      expect(readFileSync(join(SRC, user), 'utf8')).toMatch(peer);
+    }
+  });
+
+  it('the root export reaches no subpath folder, however indirectly', () => {
+    const seen = new Set<string>();
+    const queue = [join(SRC, 'index.ts')];
+    while (queue.length > 0) {
+      const file = queue.pop()!.replace(/\.js$/, '.ts');
+      if (seen.has(file)) continue;
+      seen.add(file);
+      queue.push(...importsOf(file));
+    }
+    expect(seen.size).toBeGreaterThan(40);
+    const reached = [...seen].map((f) => relative(SRC, f)).filter((f) => OPTIONAL_PEERS.some((p) => f.startsWith(p.folder)));
+    expect(reached).toEqual([]);
   });
 
   it('no import runs between producer and consumer, and db/sql imports neither', () => {

@@ -24,6 +24,8 @@ const PUBLIC_NAMES = [
   'IdempotencyConflictError',
   'QueueError',
 ];
+/** Each subpath export and a name it must export (its optional peer is installed here). */
+const SUBPATHS = { 'nestjs-pg-queue/terminus': 'QueueHealthIndicator', 'nestjs-pg-queue/opentelemetry': 'openTelemetry' };
 
 // The same two files run on every supported Node; each prints the version that ran it.
 const ESM = `import 'reflect-metadata';
@@ -31,6 +33,7 @@ import * as q from 'nestjs-pg-queue';
 import { NestFactory } from '@nestjs/core';
 const names = ${JSON.stringify(PUBLIC_NAMES)};
 const missing = names.filter((n) => q[n] === undefined);
+for (const [path, name] of Object.entries(${JSON.stringify(SUBPATHS)})) if (typeof (await import(path))[name] !== 'function') missing.push(path);
 const ctx = await NestFactory.createApplicationContext(
   q.QueueModule.forRoot({ connection: { connectionString: process.env.DATABASE_URL }, schema: process.env.SCHEMA, queues: ['emails'], workers: false }),
   { logger: false },
@@ -42,7 +45,8 @@ console.log(JSON.stringify({ node: process.versions.node, missing, status: job.s
 `;
 const CJS = `const q = require('nestjs-pg-queue');
 const names = ${JSON.stringify(PUBLIC_NAMES)};
-console.log(JSON.stringify({ node: process.versions.node, types: Object.fromEntries(names.map((n) => [n, typeof q[n]])) }));
+const subpaths = Object.entries(${JSON.stringify(SUBPATHS)}).map(([path, name]) => [path, typeof require(path)[name]]);
+console.log(JSON.stringify({ node: process.versions.node, types: Object.fromEntries(names.map((n) => [n, typeof q[n]])), subpaths: Object.fromEntries(subpaths) }));
 `;
 
 interface PackResult {
@@ -116,7 +120,11 @@ describe('the packed package', () => {
     it(`Node ${major} require()s it from a CommonJS file (require(esm), Node 20.19+)`, async () => {
       const node = nodeBinary(major);
       const { stdout, stderr } = await run(node.path, ['cjs.cjs'], { cwd: app });
-      expect(JSON.parse(stdout)).toEqual({ node: node.version, types: Object.fromEntries(PUBLIC_NAMES.map((n) => [n, 'function'])) });
+      expect(JSON.parse(stdout)).toEqual({
+        node: node.version,
+        types: Object.fromEntries(PUBLIC_NAMES.map((n) => [n, 'function'])),
+        subpaths: Object.fromEntries(Object.keys(SUBPATHS).map((p) => [p, 'function'])),
+      });
       expect(stderr).toBe(''); // not even an ExperimentalWarning for require(esm)
     });
   }
