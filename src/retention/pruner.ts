@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { pruneJobsSql } from '../db/sql/prune.js';
+import type { OutageSignal } from '../outage/outage-reporter.js';
 import { FINISHED_STATUSES, type FinishedStatus, type ResolvedRetention } from './retention.options.js';
 
 /** One DELETE removes at most this many rows: its locks and WAL stay small, and claims never wait behind it. */
@@ -56,6 +57,8 @@ export class Pruner {
     private readonly schema: string,
     private readonly groups: PruneGroup[],
     private readonly intervalMs: number,
+    /** Where an unreachable database is reported (once per outage, not once per round). */
+    private readonly outage?: OutageSignal,
   ) {
     this.sql = pruneJobsSql(schemaSql);
   }
@@ -90,7 +93,9 @@ export class Pruner {
         for (;;) {
           if (this.stopped) return;
           const began = performance.now();
+          const sentAt = Date.now();
           const { rows } = await this.pool.query<{ deleted: number; locked: boolean }>(this.sql, [g.status, g.ms, g.queues, PRUNE_BATCH, this.schema]);
+          this.outage?.succeeded('pruning', sentAt);
           const pauseMs = Math.max(PRUNE_PAUSE_MS, PRUNE_PAUSE_FACTOR * (performance.now() - began));
           if (rows[0].locked) return; // another process is pruning
           total += rows[0].deleted;
@@ -100,7 +105,10 @@ export class Pruner {
         }
       }
     } catch (err) {
-      this.logger.warn(`pruning stopped for this round: ${(err as Error).message}`);
+      const message = (err as Error)?.message ?? String(err);
+      if (!this.outage?.failed('pruning', err, `pruning: database unavailable (${message}); finished jobs are kept until it is back`)) {
+        this.logger.warn(`pruning stopped for this round: ${message}`);
+      }
     } finally {
       if (total > 0) this.logger.log(`pruned ${total} finished job(s) past their retention`);
     }

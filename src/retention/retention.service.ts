@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import { quoteIdent } from '../db/identifier.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue.tokens.js';
+import { OutageReporter } from '../outage/outage-reporter.js';
 import { Pruner, pruneGroups } from './pruner.js';
 
 /**
@@ -17,12 +18,13 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(QUEUE_POOL) private readonly pool: Pool,
     @Inject(QUEUE_RESOLVED_OPTIONS) private readonly options: ResolvedQueueOptions,
     @Inject(QUEUE_SCHEMA_READY) _ready: true,
+    private readonly outage: OutageReporter,
   ) {}
 
   onApplicationBootstrap(): void {
     if (!this.options.workers || this.pruner) return;
     const retention = new Map([...this.options.queues.values()].map((q) => [q.name, q.retention]));
-    this.pruner = new Pruner(this.pool, quoteIdent(this.options.schema), this.options.schema, pruneGroups(retention), this.options.pruneIntervalMs);
+    this.pruner = new Pruner(this.pool, quoteIdent(this.options.schema), this.options.schema, pruneGroups(retention), this.options.pruneIntervalMs, this.outage);
     this.pruner.start();
   }
 

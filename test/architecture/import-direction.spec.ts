@@ -89,6 +89,15 @@ describe('import direction', () => {
     expect(reached).toEqual([]);
   });
 
+  it("every log line goes through Nest's Logger with a component context (no console, no context-less Logger)", () => {
+    const files = sourceFiles(SRC).filter((f) => !relative(SRC, f).startsWith('cli/'));
+    const consoleUsers = files.filter((f) => /\bconsole\.(log|warn|error|info|debug)\(|process\.std(out|err)\.write\(/.test(readFileSync(f, 'utf8')));
+    expect(consoleUsers.map((f) => relative(SRC, f))).toEqual([]);
+    const loggers = files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/new Logger\(([^)]*)\)/g)].map((m) => ({ file: relative(SRC, f), arg: m[1] })));
+    expect(loggers.length).toBeGreaterThan(10);
+    expect(loggers.filter((l) => !/^['`][A-Z]\w+/.test(l.arg))).toEqual([]);
+  });
+
   it('no import runs between producer and consumer, and db/sql imports neither', () => {
     expect(violations()).toEqual([]);
   });

@@ -9,7 +9,7 @@ import { Injectable, type INestApplication } from '@nestjs/common';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../../scripts/embedded-postgres.mjs';
-import { DatabaseUnavailableError, Process, Processor, QueueAdmin, type Job } from '../../src/index.js';
+import { Cron, DatabaseUnavailableError, Process, Processor, QueueAdmin, type Job } from '../../src/index.js';
 import { createQueueApp } from '../helpers/app.js';
 import { CapturingLogger } from '../helpers/logger.js';
 import { waitFor } from '../helpers/wait.js';
@@ -22,6 +22,14 @@ class LoadProcessor {
   async work(_job: Job) {
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+@Processor('steady')
+@Injectable()
+class SteadyProcessor {
+  @Cron('* * * * * *')
+  @Process('work')
+  work() {}
 }
 
 type Outcome = { id: string } | { err: unknown };
@@ -137,6 +145,63 @@ describe('reliability: messages during a database outage', () => {
     } finally {
       pushing = false;
       await producer;
+    }
+  }, 180_000);
+
+  it('a minute down logs a bounded number of lines, each with its component as context, not one per poll per queue', async () => {
+    await app?.close();
+    app = null;
+    const logger = new CapturingLogger();
+    const queues = ['steady', 'q2', 'q3', 'q4'];
+    const local = await createQueueApp(
+      {
+        schema: 'outage_minute',
+        connection: { connectionString: server.url, max: 6 },
+        queues: queues.map((name) => ({ name })),
+        // Four queues polling every 50 ms, a heartbeat every 200 ms, a cron every second: a line
+        // per failed call would be thousands.
+        pollIntervalMs: 50,
+        heartbeatIntervalMs: 200,
+        orphanTimeoutMs: 10_000,
+        pruneIntervalMs: 1000,
+      },
+      [SteadyProcessor],
+      [],
+      logger,
+    );
+    try {
+      const sink = sinkOf(local, 'steady');
+      await sink.push('work', {});
+      const linesBefore = logger.lines.length;
+      await server.server.stop();
+      const stoppedAt = Date.now();
+      const pushes: Promise<unknown>[] = [];
+      // Down for a minute, with pushes every 100 ms.
+      while (Date.now() - stoppedAt < 60_000) {
+        pushes.push(sink.push('work', {}).catch(() => undefined));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await server.server.start();
+      const during = () => logger.lines.slice(linesBefore);
+      await waitFor('the reconnected line', () => during().some((l) => l.startsWith('[QueueOutage] database reconnected after')), 60_000);
+      await Promise.all(pushes);
+      // Settle: whatever the components log as they resume comes now.
+      await waitFor('a push after the outage', () => sink.push('work', {}), 30_000);
+      const lines = during();
+      if (process.env.OUTAGE_DUMP) (await import('node:fs')).writeFileSync(process.env.OUTAGE_DUMP, lines.join('\n'));
+
+      // Every line names its component (a Nest Logger context).
+      expect(lines.filter((l) => !/^\[[A-Za-z][\w:.-]*\] /.test(l))).toEqual([]);
+      const reconnected = lines.find((l) => l.startsWith('[QueueOutage] database reconnected after'))!;
+      const failedCalls = Number(/: (\d+) failed call\(s\) during the outage$/.exec(reconnected)![1]);
+      // The calls that failed: at least the pushes (600) and the heartbeat's retries.
+      expect(failedCalls).toBeGreaterThan(600);
+      // One warning per component (4 queues' claims, pushes, heartbeat, LISTEN, acks, rescue and the
+      // rest), a summary every 30 s, one reconnected line: 12 in the run that set this bound, whatever the poll rate.
+      expect(lines.length, lines.join('\n')).toBeLessThanOrEqual(20);
+      expect(lines.filter((l) => l.startsWith('[QueueOutage] database still unavailable after')).length).toBeLessThanOrEqual(2);
+    } finally {
+      await local.close();
     }
   }, 180_000);
 });
