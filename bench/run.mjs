@@ -47,6 +47,8 @@ const SYSTEMS = [
   { key: 'nestjs-pg-queue-unprepared', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { preparedStatements: false }, scenarios: ['burn', 'large', 'pickup', 'enqueue'], fullOnly: true },
   // A listener on every job event (QueueEvents.on): what the events cost a burn-down.
   { key: 'nestjs-pg-queue-events', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { events: true }, scenarios: ['burn'] },
+  // openTelemetry() with an SDK registered (spans batched to a discarding exporter, metrics on): what tracing every push and attempt costs.
+  { key: 'nestjs-pg-queue-otel', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { otel: true }, scenarios: ['burn'] },
   { key: 'graphile-worker-0.17', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.17' } },
   { key: 'graphile-worker-0.16', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.16' } },
   { key: 'pg-boss-batch32', base: 'pg-boss', module: 'pg-boss', variant: { batchSize: 32 } },

@@ -25,6 +25,7 @@ export async function open(ctx) {
 
   let app = null;
   let sink = null;
+  const telemetry = ctx.variant?.otel ? await otelWithSdk() : undefined;
   const boot = async (workers) => {
     class BenchModule {}
     Module({
@@ -36,6 +37,7 @@ export async function open(ctx) {
           workers,
           shutdownGraceMs: 2000,
           ...(preparedStatements ? {} : { preparedStatements }),
+          ...(telemetry ? { telemetry } : {}),
         }),
       ],
       providers: workers ? [BenchProcessor] : [],
@@ -87,4 +89,26 @@ export async function open(ctx) {
       (preparedStatements ? '' : 'preparedStatements: false (every statement unnamed, as through a transaction pooler), ') +
       'pg pool max 10, pollIntervalMs 1000 (default), push/pushMany',
   };
+}
+
+/**
+ * openTelemetry() with an SDK as an app registers one: a tracer provider with a batch processor
+ * (spans exported to nowhere, so the figure is the queue's cost, not an exporter's), a meter
+ * provider with a reader, and the AsyncLocalStorage context manager.
+ */
+async function otelWithSdk() {
+  const { context } = await import('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics');
+  const { openTelemetry } = await import('../../dist/telemetry/opentelemetry/index.js');
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const discard = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => undefined };
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard, { maxQueueSize: 100_000, maxExportBatchSize: 5_000 })] });
+  class PullReader extends MetricReader {
+    async onShutdown() {}
+    async onForceFlush() {}
+  }
+  const meterProvider = new MeterProvider({ readers: [new PullReader()] });
+  return openTelemetry({ tracerProvider, meterProvider });
 }
