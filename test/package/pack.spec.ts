@@ -129,6 +129,42 @@ describe('the packed package', () => {
     });
   }
 
+  it('an app without the optional peers (@opentelemetry/*, @nestjs/terminus, typeorm) boots from the root export; the subpaths need their peer', async () => {
+    const bare = join(work, 'bare');
+    const modules = join(bare, 'node_modules');
+    mkdirSync(modules, { recursive: true });
+    const optional = (name: string) => name.startsWith('@opentelemetry/') || name === '@nestjs/terminus' || name === 'typeorm' || name === '@nestjs/typeorm';
+    for (const dep of readdirSync(join(ROOT, 'node_modules'))) {
+      if (dep.startsWith('.') || dep === 'nestjs-pg-queue') continue;
+      if (!dep.startsWith('@')) {
+        if (!optional(dep)) symlinkSync(join(ROOT, 'node_modules', dep), join(modules, dep));
+        continue;
+      }
+      mkdirSync(join(modules, dep), { recursive: true });
+      for (const pkg of readdirSync(join(ROOT, 'node_modules', dep))) {
+        if (!optional(`${dep}/${pkg}`)) symlinkSync(join(ROOT, 'node_modules', dep, pkg), join(modules, dep, pkg));
+      }
+    }
+    cpSync(installed, join(modules, 'nestjs-pg-queue'), { recursive: true });
+    writeFileSync(join(bare, 'package.json'), JSON.stringify({ name: 'bare-app', private: true, type: 'module' }));
+    writeFileSync(
+      join(bare, 'bare.mjs'),
+      ESM.replace(/^for \(const \[path, name\].*$/m, '') +
+        `const refused = {};
+for (const path of ${JSON.stringify(Object.keys(SUBPATHS))}) refused[path] = await import(path).then(() => 'loaded', (e) => e.code);
+console.log(JSON.stringify(refused));
+`,
+    );
+    const { stdout } = await run(process.execPath, ['bare.mjs'], { cwd: bare, env: { ...process.env, DATABASE_URL: databaseUrl(), SCHEMA: `${schema}_bare` } });
+    try {
+      const [booted, refused] = stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(booted).toEqual({ node: process.versions.node, missing: [], status: 'pending', isQueueError: true });
+      expect(refused).toEqual(Object.fromEntries(Object.keys(SUBPATHS).map((p) => [p, 'ERR_MODULE_NOT_FOUND'])));
+    } finally {
+      await dropSchema(pool, `${schema}_bare`);
+    }
+  });
+
   it('ships its bin: dist/cli/main.js with a shebang, which runs migrations from the installed package', async () => {
     const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
     expect(pkg.bin).toEqual({ 'nestjs-pg-queue': 'dist/cli/main.js' });
