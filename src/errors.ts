@@ -1,3 +1,4 @@
+import type { PayloadIssue } from './typing/payload-check.js';
 /**
  * Every error this package throws on purpose extends {@link QueueError} and carries a stable
  * `code`, so callers can branch on `err.code` without parsing messages.
@@ -18,6 +19,8 @@ export class InvalidJobError extends QueueError {
   constructor(
     readonly field: string,
     readonly reason: string,
+    /** The payload schema's findings, each with its path ("data.email"), when a schema refused it. */
+    readonly issues?: readonly PayloadIssue[],
   ) {
     super('INVALID_JOB', `Invalid job: ${field} ${reason}`);
   }
@@ -179,6 +182,22 @@ export class JobCancelledError extends QueueError {
 export class UnrecoverableError extends QueueError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UNRECOVERABLE', message, options);
+  }
+}
+
+/**
+ * A claimed job's payload does not match its handler's schema (a row written by an older version
+ * of the code, or by hand): the attempt fails without calling the handler, and the job is killed
+ * at once, since running it again would meet the same payload.
+ */
+export class JobPayloadError extends UnrecoverableError {
+  constructor(
+    readonly jobId: string,
+    readonly jobName: string,
+    readonly issues: readonly PayloadIssue[],
+    issuesText: string,
+  ) {
+    super(`payload of job ${jobId} ("${jobName}") does not match its handler's schema: ${issuesText}; not retried (the same payload would fail again)`);
   }
 }
 

@@ -44,6 +44,7 @@ export {
   JobRunningError,
   UnrecoverableError,
   JobWaitTimeoutError,
+  JobPayloadError,
   type DatabaseTarget,
 } from './errors.js';
 export type {
@@ -56,3 +57,6 @@ export type {
   QueueTelemetry,
   TelemetryContext,
 } from './telemetry/telemetry-port.js';
+export { defineJob, type JobDefinition, type JobInput, type JobOutput } from './typing/job-definition.js';
+export type { StandardSchemaV1 } from './typing/standard-schema.js';
+export type { PayloadIssue } from './typing/payload-check.js';

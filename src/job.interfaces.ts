@@ -1,5 +1,6 @@
 import type { Client, PoolClient } from 'pg';
 import type { JobSnooze } from './job-snooze.js';
+import type { JobDefinition } from './typing/job-definition.js';
 
 /**
  * `retrying`: an attempt failed and the job waits for its next one (in version 0.1 this was
@@ -111,7 +112,8 @@ export interface PushOptions extends TransactionOptions {
 
 /** One element of `pushMany`. */
 export interface JobToPush<T = unknown> {
-  name: string;
+  /** The job's name, or a `defineJob()` definition (its schema then checks `data`). */
+  name: string | JobDefinition<any, any>;
   data: T;
   options?: Omit<PushOptions, keyof TransactionOptions>;
 }

@@ -16,6 +16,7 @@ import { UnknownQueueError } from './errors.js';
 import { JobEventExplorer } from './events/job-event.explorer.js';
 import { QueueEvents } from './events/queue-events.js';
 import { TelemetryHost } from './telemetry/telemetry-host.js';
+import { JobSchemas } from './typing/job-schemas.js';
 import { NotifyBus } from './notify/notify-bus.js';
 import { OutageReporter } from './outage/outage-reporter.js';
 import { RetentionService } from './retention/retention.service.js';
@@ -104,6 +105,7 @@ const coreProviders: Provider[] = [
   ProcessorExplorer,
   QueueOrchestrator,
   TelemetryHost,
+  JobSchemas,
 ];
 
 /**

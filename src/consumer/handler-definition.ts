@@ -1,4 +1,5 @@
 import type { BackoffOptions } from '../backoff.js';
+import type { StandardSchemaV1 } from '../typing/standard-schema.js';
 
 /** A discovered `@Process` method with its options merged over its processor's. */
 export interface HandlerDefinition {
@@ -11,4 +12,6 @@ export interface HandlerDefinition {
   maxAttempts?: number;
   backoff?: BackoffOptions;
   timeoutMs?: number;
+  /** The payload's schema: checked before the handler is called; the handler gets its output. */
+  schema?: StandardSchemaV1;
 }

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { ClaimedRow } from '../db/sql/claim-jobs.js';
 import { releasedJob, type ReleasedJob } from '../db/sql/release-jobs.js';
-import { JobTimeoutError } from '../errors.js';
+import { JobPayloadError, JobTimeoutError } from '../errors.js';
+import { checkPayload, issuesText } from '../typing/payload-check.js';
 import type { ResolvedQueueConfig } from '../queue.options.js';
 import type { Ack } from './acker.js';
 import { abortJob, buildJob, newActiveJob, type ActiveJob } from './active-job.js';
@@ -247,7 +248,17 @@ export class Worker {
       this.finish(entry, handler, maxAttempts, { error: new Error(`attempts exhausted (${maxAttempts}); the last attempt was lost with its worker`) });
       return;
     }
-    const job = buildJob(row, this.queue.name, maxAttempts, entry, (value) => {
+    let claimed = row;
+    if (handler.schema) {
+      // A row written by older code (or by hand) may not match: fail it for good, without the handler.
+      const checked = await checkPayload(handler.schema, row.payload);
+      if (checked.issues) {
+        this.finish(entry, handler, maxAttempts, { error: new JobPayloadError(row.id, row.name, checked.issues, issuesText(checked.issues)) });
+        return;
+      }
+      claimed = { ...row, payload: checked.value };
+    }
+    const job = buildJob(claimed, this.queue.name, maxAttempts, entry, (value) => {
       this.progress?.changed(entry);
       if (this.events?.wants('progress')) this.events.emit({ event: 'progress', job: { id: entry.id, queue: this.queue.name, name: entry.name, attempt: entry.attempt }, progress: value });
     });

@@ -1,5 +1,7 @@
 import type { BackoffOptions } from '../backoff.js';
 import { PROCESS_METADATA } from '../queue.tokens.js';
+import { isJobDefinition, type JobDefinition } from '../typing/job-definition.js';
+import type { StandardSchemaV1 } from '../typing/standard-schema.js';
 
 /** Options of one handler; each overrides the queue's setting. */
 export interface ProcessOptions {
@@ -10,6 +12,11 @@ export interface ProcessOptions {
   backoff?: BackoffOptions;
   /** Aborts `job.signal` and fails the attempt when the handler runs longer. */
   timeoutMs?: number;
+  /**
+   * A Standard Schema (zod 4, valibot, arktype, …) for the payload: checked at push in this
+   * process and at run; the handler gets its output. `@Process(defineJob(name, schema))` sets it too.
+   */
+  schema?: StandardSchemaV1;
 }
 
 export interface ProcessMetadata {
@@ -23,7 +30,9 @@ export interface ProcessMetadata {
  * Recorded as a list on the class (not on the method) so the explorer also sees a decorated
  * property that is not a function, and can refuse it with a clear error.
  */
-export function Process(name: string, options: ProcessOptions = {}): PropertyDecorator & MethodDecorator {
+export function Process(job: string | JobDefinition<any, any>, options: ProcessOptions = {}): PropertyDecorator & MethodDecorator {
+  const name = isJobDefinition(job) ? job.name : (job as string);
+  if (isJobDefinition(job)) options = { ...options, schema: job.schema };
   return (target: object, methodName: string | symbol) => {
     const ctor = target.constructor;
     const list: ProcessMetadata[] = Reflect.getOwnMetadata(PROCESS_METADATA, ctor) ?? [

@@ -9,8 +9,10 @@ import { didYouMean } from '../did-you-mean.js';
 import { ProcessorDefinitionError, QueueError } from '../errors.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
 import { PROCESS_METADATA, PROCESSOR_METADATA, QUEUE_RESOLVED_OPTIONS } from '../queue.tokens.js';
+import { JobSchemas } from '../typing/job-schemas.js';
+import { isStandardSchema, type StandardSchemaV1 } from '../typing/standard-schema.js';
 
-const HANDLER_KEYS = new Set(['concurrency', 'maxAttempts', 'backoff', 'timeoutMs']);
+const HANDLER_KEYS = new Set(['concurrency', 'maxAttempts', 'backoff', 'timeoutMs', 'schema']);
 /** What `@Processor(queue, options)` takes: defaults for its handlers (ProcessorOptions). */
 const PROCESSOR_KEYS = new Set(['maxAttempts', 'backoff', 'timeoutMs']);
 
@@ -23,6 +25,7 @@ export class ProcessorExplorer {
   constructor(
     private readonly discovery: DiscoveryService,
     @Inject(QUEUE_RESOLVED_OPTIONS) private readonly options: ResolvedQueueOptions,
+    private readonly schemas: JobSchemas,
   ) {}
 
   /** Handlers by queue, then by job name. */
@@ -79,7 +82,9 @@ export class ProcessorExplorer {
           maxAttempts: options.maxAttempts as number | undefined,
           backoff: options.backoff as HandlerDefinition['backoff'],
           timeoutMs: options.timeoutMs as number | undefined,
+          schema: options.schema as StandardSchemaV1 | undefined,
         });
+        if (options.schema) this.schemas.set(meta.queue, m.name, options.schema as StandardSchemaV1);
       }
     }
     return byQueue;
@@ -135,6 +140,9 @@ function validateHandlerOptions(label: string, options: Record<string, unknown>)
     if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)) {
       throw new ProcessorDefinitionError(`${label}: ${key} must be an integer >= 1`);
     }
+  }
+  if (options.schema !== undefined && !isStandardSchema(options.schema)) {
+    throw new ProcessorDefinitionError(`${label}: schema must be a Standard Schema (zod 4, valibot, arktype, …): an object with a "~standard" property`);
   }
   if (options.backoff !== undefined) {
     try {

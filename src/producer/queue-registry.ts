@@ -10,6 +10,7 @@ import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS, QUEUE_SCHEMA_READY } from '../queue
 import { poolMax } from '../db/pool-max.js';
 import { PushLimiter, pushLimitFor } from './push-limiter.js';
 import { QueueSink } from './queue-sink.js';
+import { JobSchemas } from '../typing/job-schemas.js';
 
 /** The sinks of every registered queue; `sink(name)` for code that picks the queue at runtime. */
 @Injectable()
@@ -22,6 +23,7 @@ export class QueueRegistry {
     @Inject(QUEUE_SCHEMA_READY) _ready: true,
     localWorkers: LocalWorkers,
     outage: OutageReporter,
+    schemas: JobSchemas,
   ) {
     const limiter = new PushLimiter(pushLimitFor(poolMax(pool), options.workers));
     const ctx = {
@@ -35,6 +37,7 @@ export class QueueRegistry {
       outage,
       target: poolTarget(options.connection, pool),
       telemetry: options.telemetry ?? undefined,
+      schemas,
     };
     for (const name of options.queues.keys()) this.sinks.set(name, new QueueSink(name, ctx));
   }

@@ -14,6 +14,10 @@ import { nextJobId } from './job-id.js';
 import type { ValidatedJob } from '../encoding/validated-job.js';
 import { validateJob, validateJobs, validateTransaction } from './job.validation.js';
 import type { PushScope, QueueTelemetry } from '../telemetry/telemetry-port.js';
+import { isJobDefinition, type JobDefinition, type JobInput } from '../typing/job-definition.js';
+import type { JobSchemas } from '../typing/job-schemas.js';
+import { checkPayload, issuesText } from '../typing/payload-check.js';
+import type { StandardSchemaV1 } from '../typing/standard-schema.js';
 
 export interface QueueSinkContext {
   pool: Pool;
@@ -32,6 +36,8 @@ export interface QueueSinkContext {
   target?: DatabaseTarget;
   /** The module's `telemetry` adapter: told of each push (a span, the trace context in `metadata`). */
   telemetry?: QueueTelemetry;
+  /** This process's handler schemas: an untyped push of a name handled here is checked too. */
+  schemas?: JobSchemas;
 }
 
 /**
@@ -63,9 +69,14 @@ export class QueueSink {
    * Enqueues one job and resolves to its id (the preassigned `options.id` when given).
    * @throws InvalidJobError before anything is written; IdempotencyConflictError; DuplicateJobIdError.
    */
-  async push<T = unknown>(name: string, data: T, options?: PushOptions): Promise<string> {
+  async push<D extends JobDefinition<any, any>>(job: D, data: JobInput<D>, options?: PushOptions): Promise<string>;
+  async push<T = unknown>(name: string, data: T, options?: PushOptions): Promise<string>;
+  async push(nameOrJob: string | JobDefinition, data: unknown, options?: PushOptions): Promise<string> {
     validateTransaction(options);
+    const name = isJobDefinition(nameOrJob) ? nameOrJob.name : nameOrJob;
     const job = validateJob(name, data, options, this.ctx.maxPayloadBytes);
+    const schema = isJobDefinition(nameOrJob) ? nameOrJob.schema : this.ctx.schemas?.get(this.queue, job.name);
+    if (schema) await checkAtPush(schema, data, 'data');
     const inTransaction = Boolean(options?.queryRunner || options?.manager || options?.client);
     const scope = this.ctx.telemetry?.pushing({ queue: this.queue, names: [job.name], inTransaction });
     if (!scope) return this.pushOne(job, options, inTransaction);
@@ -142,8 +153,15 @@ export class QueueSink {
       }
     }
     validateTransaction(tx, 'tx');
-    const validated = validateJobs(jobs, this.ctx.maxPayloadBytes);
+    const named = Array.isArray(jobs) && jobs.some((j) => isJobDefinition((j as { name?: unknown } | null)?.name));
+    const plain = named ? jobs.map((j) => (isJobDefinition(j?.name) ? { ...j, name: j.name.name } : j)) : jobs;
+    const validated = validateJobs(plain, this.ctx.maxPayloadBytes);
     if (validated.length === 0) return [];
+    for (let i = 0; i < jobs.length; i++) {
+      const given = jobs[i].name as string | JobDefinition;
+      const schema = isJobDefinition(given) ? given.schema : this.ctx.schemas?.get(this.queue, validated[i].name);
+      if (schema) await checkAtPush(schema, jobs[i].data, `jobs[${i}].data`);
+    }
     const inTransaction = Boolean(tx?.queryRunner || tx?.manager || tx?.client);
     const scope = this.ctx.telemetry?.pushing({ queue: this.queue, names: validated.map((j) => j.name), inTransaction });
     if (!scope) return this.insert(validated, tx, 'tx');
@@ -214,6 +232,12 @@ export class QueueSink {
     }
     return new IdempotencyConflictError(this.queue, key ?? '', { cause: err });
   }
+}
+
+/** The schema's verdict on a payload about to be pushed: InvalidJobError with the issues, before anything is written. */
+async function checkAtPush(schema: StandardSchemaV1, data: unknown, field: string): Promise<void> {
+  const checked = await checkPayload(schema, data, field);
+  if (checked.issues) throw new InvalidJobError(field, `does not match the job's schema: ${issuesText(checked.issues)}`, checked.issues);
 }
 
 /** Runs a push in its telemetry scope and tells the scope how it ended. */
