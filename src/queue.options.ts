@@ -129,7 +129,8 @@ export interface ResolvedQueueOptions {
   pruneIntervalMs: number;
   schedules: ScheduleDefinition[];
   scheduleOwner: string;
-  telemetry: QueueTelemetry | null;
+  /** Absent: no telemetry code runs. */
+  telemetry?: QueueTelemetry;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
@@ -283,8 +284,8 @@ function resolveOwner(value: unknown): string {
   return value;
 }
 
-function resolveTelemetry(value: unknown): QueueTelemetry | null {
-  if (value === undefined || value === null) return null;
+function resolveTelemetry(value: unknown): QueueTelemetry | undefined {
+  if (value === undefined || value === null) return undefined;
   if (!isQueueTelemetry(value)) {
     throw new InvalidQueueOptionsError(
       'telemetry',

@@ -105,7 +105,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;
       const progress = new ProgressWriter(this.pool, this.s, queue);
-      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed(), progress, this.events, this.options.telemetry ?? undefined);
+      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed(), progress, this.events, this.options.telemetry);
       fetcher = new Fetcher({
         pool: this.pool,
         schemaSql: this.s,

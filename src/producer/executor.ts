@@ -18,6 +18,11 @@ export interface Executor {
   query<R = any>(q: QueryConfig): Promise<QueryResultLike<R>>;
 }
 
+/** Whether `tx` names a caller's transaction (the test `executorFor` branches on). */
+export function inCallerTransaction(tx: TransactionOptions | undefined): boolean {
+  return Boolean(tx?.queryRunner || tx?.manager || tx?.client);
+}
+
 /** `limiter` caps the pool connections held by statements run on the pool (not in a caller's transaction). */
 export function executorFor(pool: Pool, tx: TransactionOptions | undefined, limiter?: PushLimiter): Executor {
   if (tx?.queryRunner) return typeOrmExecutor(tx.queryRunner);

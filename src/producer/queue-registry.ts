@@ -36,7 +36,7 @@ export class QueueRegistry {
       limiter,
       outage,
       target: poolTarget(options.connection, pool),
-      telemetry: options.telemetry ?? undefined,
+      telemetry: options.telemetry,
       schemas,
     };
     for (const name of options.queues.keys()) this.sinks.set(name, new QueueSink(name, ctx));

@@ -8,7 +8,7 @@ import { explainStatementError } from '../db/prepared-statements.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql, insertOneJobSql } from '../db/sql/insert-jobs.js';
 import { insertStartedJobSql } from '../db/sql/insert-started-job.js';
 import type { LocalWorkers } from '../direct-start/local-workers.js';
-import { executorFor, withSavepoint, type Executor } from './executor.js';
+import { executorFor, inCallerTransaction, withSavepoint, type Executor } from './executor.js';
 import type { PushLimiter } from './push-limiter.js';
 import { nextJobId } from './job-id.js';
 import type { ValidatedJob } from '../encoding/validated-job.js';
@@ -73,11 +73,11 @@ export class QueueSink {
   async push<T = unknown>(name: string, data: T, options?: PushOptions): Promise<string>;
   async push(nameOrJob: string | JobDefinition, data: unknown, options?: PushOptions): Promise<string> {
     validateTransaction(options);
-    const name = isJobDefinition(nameOrJob) ? nameOrJob.name : nameOrJob;
-    const job = validateJob(name, data, options, this.ctx.maxPayloadBytes);
-    const schema = isJobDefinition(nameOrJob) ? nameOrJob.schema : this.ctx.schemas?.get(this.queue, job.name);
+    const def = isJobDefinition(nameOrJob) ? nameOrJob : null;
+    const job = validateJob(def ? def.name : nameOrJob, data, options, this.ctx.maxPayloadBytes);
+    const schema = def ? def.schema : this.ctx.schemas?.get(this.queue, job.name);
     if (schema) await checkAtPush(schema, data, 'data');
-    const inTransaction = Boolean(options?.queryRunner || options?.manager || options?.client);
+    const inTransaction = inCallerTransaction(options);
     const scope = this.ctx.telemetry?.pushing({ queue: this.queue, names: [job.name], inTransaction });
     if (!scope) return this.pushOne(job, options, inTransaction);
     const traced = { ...job, metadata: scope.metadata(job.metadata) };
@@ -162,7 +162,7 @@ export class QueueSink {
       const schema = isJobDefinition(given) ? given.schema : this.ctx.schemas?.get(this.queue, validated[i].name);
       if (schema) await checkAtPush(schema, jobs[i].data, `jobs[${i}].data`);
     }
-    const inTransaction = Boolean(tx?.queryRunner || tx?.manager || tx?.client);
+    const inTransaction = inCallerTransaction(tx);
     const scope = this.ctx.telemetry?.pushing({ queue: this.queue, names: validated.map((j) => j.name), inTransaction });
     if (!scope) return this.insert(validated, tx, 'tx');
     const traced = validated.map((j) => ({ ...j, metadata: scope.metadata(j.metadata) }));
