@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import pg from 'pg';
 import { Process, Processor, QueueAdmin, type Job } from '../../src/index.js';
 import { createQueueApp, type TestQueueOptions } from '../helpers/app.js';
-import { schemaScope } from '../helpers/db.js';
+import { observeQueries, schemaScope } from '../helpers/db.js';
 import { deferred } from '../helpers/wait.js';
 
 /** Every handler start, with its time; a job's gate (by `data.key`) holds its handler. */
@@ -64,18 +64,13 @@ export function countingPool(connectionString: string): { pool: pg.Pool; claims:
   const pool = new pg.Pool({ connectionString, max: 6 });
   pool.on('error', () => undefined);
   const claims = new Map<string, number>();
-  const count = (q: { text?: string; values?: unknown[] }) => {
-    if (q && typeof q.text === 'string' && q.text.includes('FOR UPDATE SKIP LOCKED') && Array.isArray(q.values)) {
+  observeQueries(pool, (text, values) => {
+    if (text.includes('FOR UPDATE SKIP LOCKED') && values) {
       // The claim's parameters: worker id, queue, names, limit, lease (see claim-jobs).
-      const queue = q.values[q.values.length - 4] as string;
+      const queue = values[values.length - 4] as string;
       claims.set(queue, (claims.get(queue) ?? 0) + 1);
     }
-  };
-  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    count(args[0] as { text?: string; values?: unknown[] });
-    return query(...args);
-  };
+  });
   return { pool, claims };
 }
 

@@ -40,3 +40,20 @@ export function schemaScope(prefix = 't') {
     },
   };
 }
+
+/**
+ * Calls `seen` with the text and values of every statement `pool.query` sends, whether given as
+ * (text, values) or as a QueryConfig, for tests that count a statement.
+ */
+export function observeQueries(pool: pg.Pool, seen: (text: string, values: unknown[] | undefined) => void): void {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const [first, second] = args as [unknown, unknown];
+    if (typeof first === 'string') seen(first, Array.isArray(second) ? second : undefined);
+    else if (first && typeof (first as { text?: unknown }).text === 'string') {
+      const q = first as { text: string; values?: unknown[] };
+      seen(q.text, Array.isArray(q.values) ? q.values : undefined);
+    }
+    return query(...args);
+  };
+}

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Process, Processor, QueueAdmin, type Job } from '../../src/index.js';
 import { openTelemetry } from '../../src/telemetry/opentelemetry/index.js';
 import { createQueueApp } from '../helpers/app.js';
-import { databaseUrl, schemaScope } from '../helpers/db.js';
+import { databaseUrl, observeQueries, schemaScope } from '../helpers/db.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 import { sinkOf } from '../producer/support.js';
 
@@ -75,11 +75,9 @@ async function meteredApp(schema: string, options: Parameters<typeof openTelemet
   const provider = new MeterProvider({ readers: [reader] });
   const pool = new pg.Pool({ connectionString: databaseUrl(), max: 5 });
   let gaugeQueries = 0;
-  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].includes('AS oldest_due_ms')) gaugeQueries++;
-    return query(...args);
-  };
+  observeQueries(pool, (text) => {
+    if (text.includes('AS oldest_due_ms')) gaugeQueries++;
+  });
   const app = await createQueueApp(
     { schema, pool, connection: undefined, queues: [{ name: 'metered', concurrency: 4 }, 'idle'], telemetry: openTelemetry({ meterProvider: provider, traces: false, ...options }) },
     [MeteredWorker],
