@@ -248,6 +248,9 @@ export class Worker {
       this.finish(entry, handler, maxAttempts, { error: new Error(`attempts exhausted (${maxAttempts}); the last attempt was lost with its worker`) });
       return;
     }
+    // Started before the payload check, so an attempt the schema refuses has its span and wait time too.
+    const scope = this.telemetry?.attempt({ id: row.id, queue: this.queue.name, name: row.name, attempt: row.attempts, runAt: row.run_at, metadata: row.metadata });
+    if (scope) entry.scope = scope;
     let claimed = row;
     if (handler.schema) {
       // A row written by older code (or by hand) may not match: fail it for good, without the handler.
@@ -270,8 +273,6 @@ export class Worker {
         this.finish(entry, handler, maxAttempts, { error: err });
       }, timeoutMs);
     }
-    const scope = this.telemetry?.attempt({ id: row.id, queue: this.queue.name, name: row.name, attempt: row.attempts, runAt: row.run_at, metadata: row.metadata });
-    if (scope) entry.scope = scope;
     let outcome: AttemptOutcome;
     try {
       outcome = { result: await (scope ? scope.run(() => handler.callback(job)) : handler.callback(job)) };

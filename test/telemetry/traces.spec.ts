@@ -3,6 +3,7 @@ import { SpanKind, SpanStatusCode, trace, type SpanContext } from '@opentelemetr
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import pg from 'pg';
 import { ulid } from 'ulid';
+import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuplicateJobIdError, InvalidQueueOptionsError, Process, Processor, QueueAdmin, QueueModule, type Job } from '../../src/index.js';
 import { openTelemetry } from '../../src/telemetry/opentelemetry/index.js';
@@ -28,6 +29,11 @@ class TracedWorker {
     return 'ok';
   }
 
+  @Process('typed', { schema: z.object({ n: z.number() }) })
+  typed() {
+    return 'never called with a bad payload';
+  }
+
   @Process('charge', { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 10 } })
   charge(): never {
     throw new PaymentDeclinedError('card declined');
@@ -42,6 +48,7 @@ describe('OpenTelemetry traces (in-memory exporter)', () => {
   const tracing = memoryTracing();
   const { exporter, provider } = tracing;
   let app: INestApplication;
+  let appSchema: string;
   let parentApp: INestApplication;
   let noSdkApp: INestApplication;
   const client = new pg.Client({ connectionString: databaseUrl() });
@@ -52,7 +59,8 @@ describe('OpenTelemetry traces (in-memory exporter)', () => {
   beforeAll(async () => {
     await client.connect();
     const queues = [{ name: 'traced', concurrency: 4 }];
-    app = await createQueueApp({ schema: scope.fresh(), queues, telemetry: openTelemetry({ tracerProvider: provider, metrics: false }) }, [TracedWorker]);
+    appSchema = scope.fresh();
+    app = await createQueueApp({ schema: appSchema, queues, telemetry: openTelemetry({ tracerProvider: provider, metrics: false }) }, [TracedWorker]);
     parentApp = await createQueueApp(
       { schema: scope.fresh(), queues, telemetry: openTelemetry({ tracerProvider: provider, metrics: false, producerContext: 'parent' }) },
       [TracedWorker],
@@ -151,6 +159,16 @@ describe('OpenTelemetry traces (in-memory exporter)', () => {
       expect(exception?.attributes).toMatchObject({ 'exception.type': 'PaymentDeclinedError', 'exception.message': 'card declined' });
       expect(linkOf(s)).toEqual([idOf(send.spanContext())]);
     }
+  });
+
+  it('an attempt whose stored payload its schema refuses still has its span: killed, with JobPayloadError', async () => {
+    // Written past the push-time check, as older code or another service would.
+    const id = ulid();
+    await client.query(`INSERT INTO ${appSchema}.jobs (id, queue, name, payload) VALUES ($1, 'traced', 'typed', '{"n":"one"}')`, [id]);
+    const [processed] = await processSpansOf(id);
+    expect(processed.attributes['nestjs_pg_queue.job.outcome']).toBe('killed');
+    expect(processed.attributes['error.type']).toBe('JobPayloadError');
+    expect(processed.status.code).toBe(SpanStatusCode.ERROR);
   });
 
   it('a push that fails ends its span with the error', async () => {
