@@ -89,6 +89,21 @@ describe('import direction', () => {
     expect(reached).toEqual([]);
   });
 
+  it('the testing subpath is runner-agnostic and the root export does not reach it', () => {
+    const testing = sourceFiles(join(SRC, 'testing'));
+    expect(testing.length).toBeGreaterThan(3);
+    expect(testing.filter((f) => /from '(vitest|@jest\/|jest)/.test(readFileSync(f, 'utf8'))).map((f) => relative(SRC, f))).toEqual([]);
+    const seen = new Set<string>();
+    const queue = [join(SRC, 'index.ts')];
+    while (queue.length > 0) {
+      const file = queue.pop()!.replace(/\.js$/, '.ts');
+      if (seen.has(file)) continue;
+      seen.add(file);
+      queue.push(...importsOf(file));
+    }
+    expect([...seen].map((f) => relative(SRC, f)).filter((f) => f.startsWith('testing/'))).toEqual([]);
+  });
+
   it("every log line goes through Nest's Logger with a component context (no console, no context-less Logger)", () => {
     const files = sourceFiles(SRC).filter((f) => !relative(SRC, f).startsWith('cli/'));
     const consoleUsers = files.filter((f) => /\bconsole\.(log|warn|error|info|debug)\(|process\.std(out|err)\.write\(/.test(readFileSync(f, 'utf8')));
