@@ -39,6 +39,11 @@ export class TestingSink {
     if (tx !== undefined && (tx === null || typeof tx !== 'object')) {
       throw new InvalidJobError('tx', 'must be { queryRunner }, { manager } or { client }');
     }
+    for (const key of Object.keys(tx ?? {})) {
+      if (!['queryRunner', 'manager', 'client'].includes(key)) {
+        throw new InvalidJobError(`tx.${key}`, 'is not a transaction option (queryRunner, manager, client)');
+      }
+    }
     validateTransaction(tx, 'tx');
     const plain = Array.isArray(jobs) ? jobs.map((j) => (isJobDefinition(j?.name) ? { ...j, name: j.name.name } : j)) : jobs;
     const validated = validateJobs(plain, this.maxPayloadBytes);
