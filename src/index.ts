@@ -57,6 +57,7 @@ export type {
   QueueTelemetry,
   TelemetryContext,
 } from './telemetry/telemetry-port.js';
+export type { AmbientTransactions } from './producer/ambient-transaction.js';
 export { defineJob, type JobDefinition, type JobInput, type JobOutput } from './typing/job-definition.js';
 export type { StandardSchemaV1 } from './typing/standard-schema.js';
 export type { PayloadIssue } from './typing/payload-check.js';

@@ -3,6 +3,7 @@ import { didYouMean } from './did-you-mean.js';
 import { describe, queueNameProblem } from './queue-name.js';
 import { resolveScheduleConfigs, type ScheduleConfig, type ScheduleDefinition } from './schedules/schedule-definition.js';
 import { InvalidQueueOptionsError } from './errors.js';
+import { resolveAmbientTransactions, type AmbientTransactions } from './producer/ambient-transaction.js';
 import { isQueueTelemetry, type QueueTelemetry } from './telemetry/telemetry-port.js';
 import { validateBackoff, type BackoffOptions } from './backoff.js';
 import { resolveBootRetry, type BootRetryOptions, type ResolvedBootRetry } from './db/boot-retry.js';
@@ -92,6 +93,12 @@ export interface QueueModuleOptions {
    * QueueTelemetry adapter). Default: none, and the queue calls no telemetry code at all.
    */
   telemetry?: QueueTelemetry;
+  /**
+   * `clsTransactions()` from 'nestjs-pg-queue/transactional': a push that names no transaction,
+   * made inside `@Transactional()` of @nestjs-cls/transactional, joins that transaction. Default:
+   * none, and a push joins only the transaction it is given.
+   */
+  ambientTransactions?: AmbientTransactions;
 }
 
 export interface ResolvedQueueConfig {
@@ -131,6 +138,7 @@ export interface ResolvedQueueOptions {
   scheduleOwner: string;
   /** Absent: no telemetry code runs. */
   telemetry?: QueueTelemetry;
+  ambientTransactions?: AmbientTransactions;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
@@ -140,6 +148,7 @@ const MODULE_KEYS = new Set([
   'connection', 'pool', 'listenConnection', 'schema', 'migrate', 'queues', 'workers', 'pollIntervalMs',
   'heartbeatIntervalMs', 'orphanTimeoutMs', 'shutdownGraceMs', 'maxAttempts', 'backoff', 'maxPayloadBytes',
   'preparedStatements', 'bootRetry', 'outageLogIntervalMs', 'retention', 'pruneIntervalMs', 'schedules', 'scheduleOwner', 'telemetry',
+  'ambientTransactions',
 ]);
 const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff', 'startPaused', 'retention', 'events']);
 /** One claim holds at most this many row locks; more would be one long statement. */
@@ -273,6 +282,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
     schedules: resolveScheduleConfigs(options.schedules),
     scheduleOwner: resolveOwner(options.scheduleOwner),
     telemetry: resolveTelemetry(options.telemetry),
+    ambientTransactions: resolveAmbientTransactions(options.ambientTransactions),
   };
 }
 

@@ -37,6 +37,7 @@ export class QueueRegistry {
       outage,
       target: poolTarget(options.connection, pool),
       telemetry: options.telemetry,
+      ambient: options.ambientTransactions,
       schemas,
     };
     for (const name of options.queues.keys()) this.sinks.set(name, new QueueSink(name, ctx));

@@ -10,6 +10,7 @@ import { insertStartedJobSql } from '../db/sql/insert-started-job.js';
 import type { LocalWorkers } from '../direct-start/local-workers.js';
 import { executorFor, inCallerTransaction, withSavepoint, type Executor } from './executor.js';
 import type { PushLimiter } from './push-limiter.js';
+import { withAmbient, type AmbientTransactions } from './ambient-transaction.js';
 import { nextJobId } from './job-id.js';
 import type { ValidatedJob } from '../encoding/validated-job.js';
 import { validateJob, validateJobs, validateTransaction } from './job.validation.js';
@@ -38,6 +39,8 @@ export interface QueueSinkContext {
   telemetry?: QueueTelemetry;
   /** This process's handler schemas: an untyped push of a name handled here is checked too. */
   schemas?: JobSchemas;
+  /** The `ambientTransactions` option: the transaction a push joins when it names none. */
+  ambient?: AmbientTransactions;
 }
 
 /**
@@ -71,8 +74,9 @@ export class QueueSink {
    */
   async push<D extends JobDefinition<any, any>>(job: D, data: JobInput<D>, options?: PushOptions): Promise<string>;
   async push<T = unknown>(name: string, data: T, options?: PushOptions): Promise<string>;
-  async push(nameOrJob: string | JobDefinition, data: unknown, options?: PushOptions): Promise<string> {
-    validateTransaction(options);
+  async push(nameOrJob: string | JobDefinition, data: unknown, given?: PushOptions): Promise<string> {
+    validateTransaction(given);
+    const options = withAmbient(given, this.ctx.ambient);
     const def = isJobDefinition(nameOrJob) ? nameOrJob : null;
     const job = validateJob(def ? def.name : nameOrJob, data, options, this.ctx.maxPayloadBytes);
     const schema = def ? def.schema : this.ctx.schemas?.get(this.queue, job.name);
@@ -141,18 +145,19 @@ export class QueueSink {
    * Enqueues many jobs in one statement, all or nothing; resolves to their ids in input order.
    * `tx` is the caller's transaction, as `{ queryRunner }`, `{ manager }` or `{ client }`.
    */
-  async pushMany(jobs: JobToPush[], tx?: TransactionOptions): Promise<string[]> {
-    if (tx !== undefined && (tx === null || typeof tx !== 'object')) {
+  async pushMany(jobs: JobToPush[], given?: TransactionOptions): Promise<string[]> {
+    if (given !== undefined && (given === null || typeof given !== 'object')) {
       throw new InvalidJobError('tx', 'must be { queryRunner }, { manager } or { client }');
     }
-    if (tx) {
-      for (const key of Object.keys(tx)) {
+    if (given) {
+      for (const key of Object.keys(given)) {
         if (!['queryRunner', 'manager', 'client'].includes(key)) {
           throw new InvalidJobError(`tx.${key}`, 'is not a transaction option (queryRunner, manager, client)');
         }
       }
     }
-    validateTransaction(tx, 'tx');
+    validateTransaction(given, 'tx');
+    const tx = withAmbient(given, this.ctx.ambient);
     const named = Array.isArray(jobs) && jobs.some((j) => isJobDefinition((j as { name?: unknown } | null)?.name));
     const plain = named ? jobs.map((j) => (isJobDefinition(j?.name) ? { ...j, name: j.name.name } : j)) : jobs;
     const validated = validateJobs(plain, this.ctx.maxPayloadBytes);

@@ -62,6 +62,7 @@ describe('import direction', () => {
   const OPTIONAL_PEERS = [
     { folder: 'terminus/', peer: /from '@nestjs\/terminus'/, user: 'terminus/queue-health.indicator.ts' },
     { folder: 'telemetry/opentelemetry/', peer: /from '@opentelemetry\//, user: 'telemetry/opentelemetry/job-tracing.ts' },
+    { folder: 'transactional/', peer: /from '(@nestjs-cls\/|nestjs-cls)/, user: 'transactional/cls-transactions.ts' },
   ];
 
   it('optional peers are imported only from their subpath folder (an app without them pays nothing)', () => {

@@ -25,7 +25,14 @@ const PUBLIC_NAMES = [
   'QueueError',
 ];
 /** Each subpath export and a name it must export (its optional peer is installed here). */
-const SUBPATHS = { 'nestjs-pg-queue/terminus': 'QueueHealthIndicator', 'nestjs-pg-queue/opentelemetry': 'openTelemetry' };
+const SUBPATHS = {
+  'nestjs-pg-queue/terminus': 'QueueHealthIndicator',
+  'nestjs-pg-queue/opentelemetry': 'openTelemetry',
+  'nestjs-pg-queue/transactional': 'clsTransactions',
+  'nestjs-pg-queue/testing': 'QueueTestingModule',
+};
+/** Subpaths that need no optional peer: they load in an app without any. */
+const PEERLESS = new Set(['nestjs-pg-queue/testing']);
 
 // The same two files run on every supported Node; each prints the version that ran it.
 const ESM = `import 'reflect-metadata';
@@ -129,11 +136,11 @@ describe('the packed package', () => {
     });
   }
 
-  it('an app without the optional peers (@opentelemetry/*, @nestjs/terminus, typeorm) boots from the root export; the subpaths need their peer', async () => {
+  it('an app without the optional peers (@opentelemetry/*, @nestjs/terminus, typeorm, nestjs-cls) boots from the root export; the subpaths need their peer', async () => {
     const bare = join(work, 'bare');
     const modules = join(bare, 'node_modules');
     mkdirSync(modules, { recursive: true });
-    const optional = (name: string) => name.startsWith('@opentelemetry/') || name === '@nestjs/terminus' || name === 'typeorm' || name === '@nestjs/typeorm';
+    const optional = (name: string) => name.startsWith('@opentelemetry/') || name === '@nestjs/terminus' || name === 'typeorm' || name === '@nestjs/typeorm' || name === 'nestjs-cls' || name.startsWith('@nestjs-cls/');
     for (const dep of readdirSync(join(ROOT, 'node_modules'))) {
       if (dep.startsWith('.') || dep === 'nestjs-pg-queue') continue;
       if (!dep.startsWith('@')) {
@@ -159,7 +166,7 @@ console.log(JSON.stringify(refused));
     try {
       const [booted, refused] = stdout.trim().split('\n').map((l) => JSON.parse(l));
       expect(booted).toEqual({ node: process.versions.node, missing: [], status: 'pending', isQueueError: true });
-      expect(refused).toEqual(Object.fromEntries(Object.keys(SUBPATHS).map((p) => [p, 'ERR_MODULE_NOT_FOUND'])));
+      expect(refused).toEqual(Object.fromEntries(Object.keys(SUBPATHS).map((p) => [p, PEERLESS.has(p) ? 'loaded' : 'ERR_MODULE_NOT_FOUND'])));
     } finally {
       await dropSchema(pool, `${schema}_bare`);
     }

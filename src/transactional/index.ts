@@ -1,0 +1,1 @@
+export { clsTransactions, type ClsTransactionsOptions } from './cls-transactions.js';
