@@ -1,8 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import { ClsPluginTransactional } from '@nestjs-cls/transactional';
+import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { ClsModule } from 'nestjs-cls';
 import { QueueModule } from '../../src/index.js';
 import { QueueHealthIndicator } from '../../src/terminus/index.js';
+import { clsTransactions } from '../../src/transactional/index.js';
 import { HealthController } from './health/health.controller.js';
 import { EmailProcessor } from './emails/email.processor.js';
 import { JobsController } from './jobs/jobs.controller.js';
@@ -10,6 +14,8 @@ import { ReportsController } from './reports/reports.controller.js';
 import { ReportsProcessor } from './reports/reports.processor.js';
 import { User } from './users/user.entity.js';
 import { UsersController } from './users/users.controller.js';
+import { SignupsController } from './users/signups.controller.js';
+import { SignupsService } from './users/signups.service.js';
 
 export interface SampleConfig {
   databaseUrl: string;
@@ -37,15 +43,26 @@ export class AppModule {
           retryAttempts: 1,
           retryDelay: 500,
         }),
+        // @Transactional() for SignupsService; the queue joins its transactions (ambientTransactions).
+        ClsModule.forRoot({
+          global: true,
+          plugins: [
+            new ClsPluginTransactional({
+              imports: [TypeOrmModule],
+              adapter: new TransactionalAdapterTypeOrm({ dataSourceToken: getDataSourceToken() }),
+            }),
+          ],
+        }),
         QueueModule.forRoot({
           connection: { connectionString: databaseUrl, max: 10 },
           schema: queueSchema,
           queues: ['emails', { name: 'reports', concurrency: 2 }],
           shutdownGraceMs: 10_000,
+          ambientTransactions: clsTransactions(),
         }),
       ],
-      controllers: [UsersController, JobsController, ReportsController, HealthController],
-      providers: [EmailProcessor, ReportsProcessor, QueueHealthIndicator],
+      controllers: [UsersController, SignupsController, JobsController, ReportsController, HealthController],
+      providers: [SignupsService, EmailProcessor, ReportsProcessor, QueueHealthIndicator],
     };
   }
 }

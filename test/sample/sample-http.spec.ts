@@ -91,6 +91,18 @@ describe('sample app: HTTP contract', () => {
     expect(await usersWith(email)).toBe(1);
   });
 
+  it('POST /signups (@Transactional(), no QueryRunner): the user and the typed welcome job commit together; a duplicate -> 409 and no job', async () => {
+    const email = 'signup-ambient@example.com';
+    const first = await http.post('/signups').send({ email }).expect(201);
+    await waitFor('the welcome email', async () => (await getJob(first.body.jobId)).status === 'done');
+    expect((await getJob(first.body.jobId)).result).toEqual({ sentTo: email });
+    const res = await http.post('/signups').send({ email }).expect(409);
+    expect(res.body.message).toMatch(/already exists/);
+    // The push came before the failed insert: only the ambient transaction's rollback removes it.
+    expect((await jobsFor(email)).map((j) => j.id)).toEqual([first.body.jobId]);
+    expect(await usersWith(email)).toBe(1);
+  });
+
   it('a failed transaction leaves no job even under a burst of duplicates', async () => {
     const email = 'burst@example.com';
     const results = await Promise.all(Array.from({ length: 8 }, () => http.post('/users').send({ email })));

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Process, Processor, type Job } from '../../../src/index.js';
-import type { WelcomeJob } from '../users/users.controller.js';
+import { welcomeJob, type WelcomeJob } from './welcome.job.js';
 import { User } from '../users/user.entity.js';
 
 @Processor('emails')
@@ -12,7 +12,7 @@ export class EmailProcessor {
   constructor(private readonly db: DataSource) {}
 
   /** "Sends" the welcome email, then records it on the user. Throwing would fail the attempt. */
-  @Process('welcome')
+  @Process(welcomeJob)
   async welcome(job: Job<WelcomeJob>): Promise<{ sentTo: string }> {
     this.logger.log(`welcome email to ${job.data.email} (job ${job.id}, attempt ${job.attempt})`);
     await this.db.getRepository(User).update({ id: job.data.userId }, { welcomedAt: new Date() });

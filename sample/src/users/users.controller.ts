@@ -2,13 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Body, ConflictException, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { InjectSink, QueueSink } from '../../../src/index.js';
+import { welcomeJob } from '../emails/welcome.job.js';
 import { parseCreateUser } from './create-user.js';
 import { User } from './user.entity.js';
-
-export interface WelcomeJob {
-  userId: string;
-  email: string;
-}
 
 @Controller('users')
 export class UsersController {
@@ -30,7 +26,7 @@ export class UsersController {
     await qr.connect();
     await qr.startTransaction();
     try {
-      const jobId = await this.emails.push('welcome', { userId: id, email } satisfies WelcomeJob, { queryRunner: qr });
+      const jobId = await this.emails.push(welcomeJob, { userId: id, email }, { queryRunner: qr });
       await qr.manager.insert(User, { id, email });
       await qr.commitTransaction();
       return { user: { id, email }, jobId };
