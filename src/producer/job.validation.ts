@@ -35,6 +35,19 @@ function textProblem(value: string, maxLength: number): string | undefined {
   return undefined;
 }
 
+/** pushMany's `tx` argument: an object with only transaction keys, then as validateTransaction. */
+export function validateTxArgument(tx: TransactionOptions | undefined): void {
+  if (tx !== undefined && (tx === null || typeof tx !== 'object')) {
+    throw new InvalidJobError('tx', 'must be { queryRunner }, { manager } or { client }');
+  }
+  for (const key of Object.keys(tx ?? {})) {
+    if (!['queryRunner', 'manager', 'client'].includes(key)) {
+      throw new InvalidJobError(`tx.${key}`, 'is not a transaction option (queryRunner, manager, client)');
+    }
+  }
+  validateTransaction(tx, 'tx');
+}
+
 /** Checks the transaction options: at most one, and it must really be inside a transaction. */
 export function validateTransaction(tx: TransactionOptions | undefined, field = 'options'): void {
   // null is "no options", as validateJob treats it; reading keys of null would throw a TypeError.

@@ -13,12 +13,11 @@ import type { PushLimiter } from './push-limiter.js';
 import { withAmbient, type AmbientTransactions } from './ambient-transaction.js';
 import { nextJobId } from './job-id.js';
 import type { ValidatedJob } from '../encoding/validated-job.js';
-import { validateJob, validateJobs, validateTransaction } from './job.validation.js';
+import { validateJob, validateJobs, validateTransaction, validateTxArgument } from './job.validation.js';
 import type { PushScope, QueueTelemetry } from '../telemetry/telemetry-port.js';
 import { isJobDefinition, type JobDefinition, type JobInput } from '../typing/job-definition.js';
 import type { JobSchemas } from '../typing/job-schemas.js';
-import { checkPayload, issuesText } from '../typing/payload-check.js';
-import type { StandardSchemaV1 } from '../typing/standard-schema.js';
+import { checkAtPush } from '../typing/payload-check.js';
 
 export interface QueueSinkContext {
   pool: Pool;
@@ -146,17 +145,7 @@ export class QueueSink {
    * `tx` is the caller's transaction, as `{ queryRunner }`, `{ manager }` or `{ client }`.
    */
   async pushMany(jobs: JobToPush[], given?: TransactionOptions): Promise<string[]> {
-    if (given !== undefined && (given === null || typeof given !== 'object')) {
-      throw new InvalidJobError('tx', 'must be { queryRunner }, { manager } or { client }');
-    }
-    if (given) {
-      for (const key of Object.keys(given)) {
-        if (!['queryRunner', 'manager', 'client'].includes(key)) {
-          throw new InvalidJobError(`tx.${key}`, 'is not a transaction option (queryRunner, manager, client)');
-        }
-      }
-    }
-    validateTransaction(given, 'tx');
+    validateTxArgument(given);
     const tx = withAmbient(given, this.ctx.ambient);
     const named = Array.isArray(jobs) && jobs.some((j) => isJobDefinition((j as { name?: unknown } | null)?.name));
     const plain = named ? jobs.map((j) => (isJobDefinition(j?.name) ? { ...j, name: j.name.name } : j)) : jobs;
@@ -237,12 +226,6 @@ export class QueueSink {
     }
     return new IdempotencyConflictError(this.queue, key ?? '', { cause: err });
   }
-}
-
-/** The schema's verdict on a payload about to be pushed: InvalidJobError with the issues, before anything is written. */
-async function checkAtPush(schema: StandardSchemaV1, data: unknown, field: string): Promise<void> {
-  const checked = await checkPayload(schema, data, field);
-  if (checked.issues) throw new InvalidJobError(field, `does not match the job's schema: ${issuesText(checked.issues)}`, checked.issues);
 }
 
 /** Runs a push in its telemetry scope and tells the scope how it ended. */

@@ -1,9 +1,8 @@
-import { InvalidJobError } from '../errors.js';
 import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfaces.js';
-import { validateJob, validateJobs, validateTransaction } from '../producer/job.validation.js';
+import { validateJob, validateJobs, validateTransaction, validateTxArgument } from '../producer/job.validation.js';
 import type { ValidatedJob } from '../encoding/validated-job.js';
 import { isJobDefinition, type JobDefinition, type JobInput } from '../typing/job-definition.js';
-import { checkPayload, issuesText } from '../typing/payload-check.js';
+import { checkAtPush } from '../typing/payload-check.js';
 import type { StandardSchemaV1 } from '../typing/standard-schema.js';
 
 /** What the sink hands a validated job to (the QueueTester): records it, and in inline mode runs it. */
@@ -36,15 +35,7 @@ export class TestingSink {
   }
 
   async pushMany(jobs: JobToPush[], tx?: TransactionOptions): Promise<string[]> {
-    if (tx !== undefined && (tx === null || typeof tx !== 'object')) {
-      throw new InvalidJobError('tx', 'must be { queryRunner }, { manager } or { client }');
-    }
-    for (const key of Object.keys(tx ?? {})) {
-      if (!['queryRunner', 'manager', 'client'].includes(key)) {
-        throw new InvalidJobError(`tx.${key}`, 'is not a transaction option (queryRunner, manager, client)');
-      }
-    }
-    validateTransaction(tx, 'tx');
+    validateTxArgument(tx);
     const plain = Array.isArray(jobs) ? jobs.map((j) => (isJobDefinition(j?.name) ? { ...j, name: j.name.name } : j)) : jobs;
     const validated = validateJobs(plain, this.maxPayloadBytes);
     for (let i = 0; i < validated.length; i++) {
@@ -58,8 +49,6 @@ export class TestingSink {
   /** The definition's schema, else the discovered handler's: as the real sink, which asks JobSchemas. */
   private async checkSchema(def: JobDefinition | null, name: string, data: unknown, field: string): Promise<void> {
     const schema = def ? def.schema : this.recorder.schemaFor(this.queue, name);
-    if (!schema) return;
-    const checked = await checkPayload(schema, data, field);
-    if (checked.issues) throw new InvalidJobError(field, `does not match the job's schema: ${issuesText(checked.issues)}`, checked.issues);
+    if (schema) await checkAtPush(schema, data, field);
   }
 }

@@ -1,3 +1,4 @@
+import { InvalidJobError } from '../errors.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** One problem a schema found, with where it is ("data.email", "data.items[2].sku"). */
@@ -31,4 +32,10 @@ export function issuesText(issues: readonly PayloadIssue[]): string {
   const shown = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`);
   if (issues.length > 5) shown.push(`and ${issues.length - 5} more`);
   return shown.join('; ');
+}
+
+/** The schema's verdict on a payload about to be pushed: InvalidJobError with the issues, before anything is written. */
+export async function checkAtPush(schema: StandardSchemaV1, data: unknown, field: string): Promise<void> {
+  const checked = await checkPayload(schema, data, field);
+  if (checked.issues) throw new InvalidJobError(field, `does not match the job's schema: ${issuesText(checked.issues)}`, checked.issues);
 }
