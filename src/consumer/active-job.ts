@@ -1,8 +1,7 @@
 import type { ClaimedRow } from '../db/sql/claim-jobs.js';
-import { toJsonb } from '../encoding/jsonb.js';
-import { InvalidJobError } from '../errors.js';
+import { progressJson } from '../encoding/attempt-values.js';
 import type { Job } from '../job.interfaces.js';
-import { JobSnooze } from '../job-snooze.js';
+import { snoozeFor } from '../job-snooze.js';
 import type { AttemptScope } from '../telemetry/telemetry-port.js';
 
 /** A job whose handler is running in a slot of this process. */
@@ -47,11 +46,6 @@ export function abortJob(entry: ActiveJob, reason: unknown): void {
   else entry.abortReason ??= { reason };
 }
 
-/** Snoozes of more than this are refused: a job parked for a century is a bug. */
-const MAX_SNOOZE_MS = 100 * 365 * 24 * 3600 * 1000;
-
-const MAX_PROGRESS_BYTES = 64 * 1024;
-
 /** The `Job<T>` a handler receives for `entry`; `progressed` is told after each `job.progress()`. */
 export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, entry: ActiveJob, progressed: (value: unknown) => void): Job {
   return {
@@ -69,14 +63,9 @@ export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, en
     get signal() {
       return signalOf(entry);
     },
-    snooze(ms: number): JobSnooze {
-      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_SNOOZE_MS) {
-        throw new InvalidJobError('snooze(ms)', 'must be a finite number of milliseconds from 0 to 100 years');
-      }
-      return new JobSnooze(ms);
-    },
+    snooze: snoozeFor,
     progress(value: unknown): void {
-      entry.lastProgress = toJsonb('progress', value, MAX_PROGRESS_BYTES, true);
+      entry.lastProgress = progressJson(value);
       progressed(value);
     },
   };

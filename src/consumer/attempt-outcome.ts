@@ -1,14 +1,11 @@
 import type { Logger } from '@nestjs/common';
 import { backoffDelayMs, type BackoffOptions } from '../backoff.js';
-import { toJsonb } from '../encoding/jsonb.js';
-import { ResultNotSerializableError, UnrecoverableError } from '../errors.js';
+import { resultJson } from '../encoding/attempt-values.js';
+import { UnrecoverableError } from '../errors.js';
 import { JobSnooze } from '../job-snooze.js';
 import type { Ack } from './acker.js';
 import type { ActiveJob } from './active-job.js';
 import { errorText } from './error-text.js';
-
-/** The largest result stored; bigger ones fail the attempt rather than the ack batch. */
-const MAX_RESULT_BYTES = 16 * 1024 * 1024;
 
 export interface AttemptOutcome {
   result?: unknown;
@@ -43,10 +40,10 @@ export function ackFor(
   let result: string | null = null;
   if (!failed && outcome.result !== undefined) {
     try {
-      result = toJsonb('result', outcome.result, MAX_RESULT_BYTES);
+      result = resultJson(outcome.result);
     } catch (e) {
       failed = true;
-      error = new ResultNotSerializableError((e as Error).message.replace(/^Invalid job: result /, ''));
+      error = e;
     }
   }
   if (!failed) return { ...base, status: 'done', result, error: null, retryDelayMs: 0 };

@@ -1,5 +1,6 @@
 import { InvalidQueueOptionsError } from '../errors.js';
 import type { TransactionOptions } from '../job.interfaces.js';
+import { inCallerTransaction } from './executor.js';
 
 /**
  * Where a push finds the caller's transaction when it names none: the transaction of the code
@@ -35,7 +36,7 @@ export function resolveAmbientTransactions(value: unknown): AmbientTransactions 
  * one. `given` is returned as is when it names a transaction, so its other fields stay.
  */
 export function withAmbient<O extends TransactionOptions>(given: O | undefined, ambient: AmbientTransactions | undefined): O | undefined {
-  if (!ambient || given?.queryRunner || given?.manager || given?.client) return given;
+  if (!ambient || inCallerTransaction(given)) return given;
   const tx = ambient.current();
   if (!tx) return given;
   return { ...(given ?? ({} as O)), ...tx };

@@ -1,7 +1,8 @@
 import type { HandlerDefinition } from '../consumer/handler-definition.js';
-import { InvalidJobError, JobPayloadError, ResultNotSerializableError } from '../errors.js';
+import { progressJson, resultJson } from '../encoding/attempt-values.js';
+import { JobPayloadError } from '../errors.js';
 import type { Job } from '../job.interfaces.js';
-import { JobSnooze } from '../job-snooze.js';
+import { JobSnooze, snoozeFor } from '../job-snooze.js';
 import { checkPayload, issuesText } from '../typing/payload-check.js';
 
 /** What one attempt gave: a result, a snooze (not counted), or an error (final when `unrecoverable`). */
@@ -55,18 +56,13 @@ export async function runAttempt(handler: HandlerDefinition, input: AttemptInput
     metadata: input.metadata,
     idempotencyKey: input.idempotencyKey,
     signal: controller.signal,
-    snooze: (ms: number) => {
-      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > 100 * 365 * 24 * 3600 * 1000) {
-        throw new InvalidJobError('snooze', 'must be a finite number of milliseconds >= 0 (at most 100 years)');
-      }
-      return new JobSnooze(ms);
-    },
-    progress: (value: unknown) => input.onProgress(roundTrip(value, 'progress')),
+    snooze: snoozeFor,
+    progress: (value: unknown) => input.onProgress(JSON.parse(progressJson(value))),
   };
   try {
     const returned = await handler.callback(job);
     if (isSnooze(returned)) return { kind: 'snoozed', delayMs: returned.delayMs };
-    return { kind: 'done', result: roundTrip(returned ?? null, 'result') };
+    return { kind: 'done', result: JSON.parse(resultJson(returned ?? null)) };
   } catch (err) {
     if (isSnooze(err)) return { kind: 'snoozed', delayMs: err.delayMs };
     const error = err instanceof Error ? err : new Error(String(err));
@@ -74,18 +70,6 @@ export async function runAttempt(handler: HandlerDefinition, input: AttemptInput
   } finally {
     controller.abort(new Error('attempt ended'));
   }
-}
-
-/** Stored values come back as JSON gives them; one JSON cannot hold fails like the real write does. */
-function roundTrip(value: unknown, what: 'result' | 'progress'): unknown {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch (err) {
-    if (what === 'progress') throw new InvalidJobError('progress', `is not JSON-serialisable: ${(err as Error).message}`);
-    throw new ResultNotSerializableError((err as Error).message);
-  }
-  return json === undefined ? null : JSON.parse(json);
 }
 
 // By name as well as by class: an app may load a second copy of the package (a linked build).

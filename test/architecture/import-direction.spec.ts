@@ -56,7 +56,7 @@ describe('import direction', () => {
     const sink = importsOf(join(SRC, 'producer/queue-sink.ts')).map((t) => relative(SRC, t));
     expect(sink).toContain('direct-start/local-workers.js');
     expect(sink).toContain('encoding/validated-job.js');
-    expect(importsOf(join(SRC, 'consumer/attempt-outcome.ts')).map((t) => relative(SRC, t))).toContain('encoding/jsonb.js');
+    expect(importsOf(join(SRC, 'consumer/attempt-outcome.ts')).map((t) => relative(SRC, t))).toContain('encoding/attempt-values.js');
   });
 
   const OPTIONAL_PEERS = [
