@@ -23,7 +23,8 @@ describe('QueueTestingModule leaves nothing open', () => {
     await app.close();
     const after = countByType();
     for (const type of ['Timeout', 'TCPWrap', 'TCPSocketWrap', 'TCPServerWrap']) {
-      expect({ type, count: after[type] ?? 0 }).toEqual({ type, count: before[type] ?? 0 });
+      // At most as many: a timer another file in this worker left may end meanwhile (seen on CI), never one more.
+      expect({ type, count: Math.max(after[type] ?? 0, before[type] ?? 0) }).toEqual({ type, count: before[type] ?? 0 });
     }
   });
 });
