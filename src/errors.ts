@@ -210,3 +210,28 @@ export class JobWaitTimeoutError extends QueueError {
     super('JOB_WAIT_TIMEOUT', `Job ${jobId} was not finished within ${timeoutMs} ms`);
   }
 }
+
+/**
+ * The transaction of a `{ transaction: true }` handler could not commit (the handler left it
+ * aborted, a constraint checked at commit, the connection broke): its writes rolled back (or, on
+ * a broken connection, may have committed with the job's completion, in which case this attempt's
+ * failure is not recorded: the fence refuses it). The attempt fails and is retried as usual.
+ */
+export class TransactionCommitError extends QueueError {
+  constructor(
+    readonly jobId: string,
+    cause: unknown,
+  ) {
+    super('TRANSACTION_COMMIT', `the transaction of job ${jobId} could not commit: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/** `job.manager` in a transactional handler of a module without the `dataSource` option. */
+export class NoEntityManagerError extends QueueError {
+  constructor(readonly label: string) {
+    super(
+      'NO_ENTITY_MANAGER',
+      `${label}: job.manager needs the module option "dataSource" (a TypeORM DataSource on the queue's database); without it, use job.client (a pg client in the same transaction)`,
+    );
+  }
+}

@@ -25,7 +25,8 @@ export type { CatchUp, ScheduleConfig, ScheduleOptions } from './schedules/sched
 export type { RetentionOptions } from './retention/retention.options.js';
 export { Migrator, loadMigrations, MIGRATIONS_DIR } from './db/migrator.js';
 export { JobSnooze } from './job-snooze.js';
-export type { Job, JobAttemptError, JobRecord, JobStatus, JobToPush, PushOptions, TransactionOptions } from './job.interfaces.js';
+export type { Job, JobAttemptError, JobRecord, JobStatus, JobToPush, PushOptions, TransactionOptions, TransactionalJob } from './job.interfaces.js';
+export type { TypeOrmDataSourceLike } from './handler-transactions/typeorm-transactions.js';
 export {
   QueueError,
   InvalidJobError,
@@ -45,6 +46,8 @@ export {
   UnrecoverableError,
   JobWaitTimeoutError,
   JobPayloadError,
+  TransactionCommitError,
+  NoEntityManagerError,
   type DatabaseTarget,
 } from './errors.js';
 export type {

@@ -49,6 +49,18 @@ export interface Job<T = unknown> {
   progress(value: unknown): void;
 }
 
+/**
+ * The job a `@Process(name, { transaction: true })` handler receives: its writes through `client`
+ * or `manager` commit together with the job's completion, or not at all. `Manager` is the app's
+ * TypeORM `EntityManager` type (available with the module's `dataSource` option).
+ */
+export interface TransactionalJob<T = unknown, Manager = TypeOrmEntityManagerLike> extends Job<T> {
+  /** A pg client inside the attempt's transaction (with `dataSource`, the QueryRunner's connection). */
+  readonly client: PoolClient;
+  /** @throws NoEntityManagerError when the module has no `dataSource`. */
+  readonly manager: Manager;
+}
+
 /** A stored job, as `QueueAdmin.getJob` returns it: every column. */
 export interface JobRecord<T = unknown> {
   id: string;

@@ -5,6 +5,7 @@ import { resolveScheduleConfigs, type ScheduleConfig, type ScheduleDefinition } 
 import { InvalidQueueOptionsError } from './errors.js';
 import { resolveAmbientTransactions, type AmbientTransactions } from './producer/ambient-transaction.js';
 import { isQueueTelemetry, type QueueTelemetry } from './telemetry/telemetry-port.js';
+import { isTypeOrmDataSource, type TypeOrmDataSourceLike } from './handler-transactions/typeorm-transactions.js';
 import { validateBackoff, type BackoffOptions } from './backoff.js';
 import { resolveBootRetry, type BootRetryOptions, type ResolvedBootRetry } from './db/boot-retry.js';
 import { DEFAULT_RETENTION, resolveRetention, type ResolvedRetention, type RetentionOptions } from './retention/retention.options.js';
@@ -99,6 +100,12 @@ export interface QueueModuleOptions {
    * none, and a push joins only the transaction it is given.
    */
   ambientTransactions?: AmbientTransactions;
+  /**
+   * A TypeORM DataSource on the queue's database: `{ transaction: true }` handlers then run on its
+   * QueryRunners and get `job.manager`. Default: they run on a pool of the queue's own, sized to
+   * their slots, and get `job.client` only.
+   */
+  dataSource?: TypeOrmDataSourceLike;
 }
 
 export interface ResolvedQueueConfig {
@@ -139,6 +146,7 @@ export interface ResolvedQueueOptions {
   /** Absent: no telemetry code runs. */
   telemetry?: QueueTelemetry;
   ambientTransactions?: AmbientTransactions;
+  dataSource?: TypeOrmDataSourceLike;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = { type: 'exponential', baseMs: 1000, maxMs: 3_600_000, jitter: true };
@@ -148,7 +156,7 @@ const MODULE_KEYS = new Set([
   'connection', 'pool', 'listenConnection', 'schema', 'migrate', 'queues', 'workers', 'pollIntervalMs',
   'heartbeatIntervalMs', 'orphanTimeoutMs', 'shutdownGraceMs', 'maxAttempts', 'backoff', 'maxPayloadBytes',
   'preparedStatements', 'bootRetry', 'outageLogIntervalMs', 'retention', 'pruneIntervalMs', 'schedules', 'scheduleOwner', 'telemetry',
-  'ambientTransactions',
+  'ambientTransactions', 'dataSource',
 ]);
 const QUEUE_KEYS = new Set(['name', 'concurrency', 'pollIntervalMs', 'prefetch', 'directStart', 'maxAttempts', 'backoff', 'startPaused', 'retention', 'events']);
 /** One claim holds at most this many row locks; more would be one long statement. */
@@ -283,7 +291,20 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
     scheduleOwner: resolveOwner(options.scheduleOwner),
     telemetry: resolveTelemetry(options.telemetry),
     ambientTransactions: resolveAmbientTransactions(options.ambientTransactions),
+    dataSource: resolveDataSource(options.dataSource),
   };
+}
+
+function resolveDataSource(value: unknown): TypeOrmDataSourceLike | undefined {
+  if (value === undefined) return undefined;
+  if (!isTypeOrmDataSource(value)) {
+    throw new InvalidQueueOptionsError('dataSource', `must be a TypeORM DataSource (an object with createQueryRunner()), got ${describe(value)}`);
+  }
+  const type = value.options?.type;
+  if (type !== undefined && type !== 'postgres') {
+    throw new InvalidQueueOptionsError('dataSource', `must use the "postgres" driver (the queue's database), got "${type}"`);
+  }
+  return value;
 }
 
 function resolveOwner(value: unknown): string {

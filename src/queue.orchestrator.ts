@@ -9,6 +9,8 @@ import {
 } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Acker, type Ack } from './consumer/acker.js';
+import type { AttemptTransactions } from './handler-transactions/attempt-transactions.js';
+import { createAttemptTransactions } from './handler-transactions/create-attempt-transactions.js';
 import { Fetcher } from './consumer/fetcher.js';
 import type { HandlerDefinition } from './consumer/handler-definition.js';
 import { Heartbeat } from './consumer/heartbeat.js';
@@ -58,6 +60,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
   private unhandledNames: UnhandledNameWatch | null = null;
   private control: ControlListener | null = null;
   private planSizeClass: PlanSizeClass | null = null;
+  private transactions: AttemptTransactions | null = null;
   private unsubscribe: Array<() => void> = [];
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
 
@@ -94,18 +97,26 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const queues = [...this.handlers.keys()];
     if (queues.length === 0) return;
     this.state = 'running';
+    const ackName = statementNames(this.options.schema).ack;
+    this.transactions = createAttemptTransactions(this.options, this.handlers, this.pool, this.s, () => this.planSizeClass?.name(ackName), (acks, landed) =>
+      this.acker!.written(acks, landed),
+    );
+    // A DataSource on another database is refused here, before any job is claimed.
+    await this.transactions?.verify().catch(async (err) => {
+      await this.transactions!.stop();
+      throw err;
+    });
     // Unnamed statements are planned on every run: no size class to follow (see PlanSizeClass).
     const planSizeClass = this.options.preparedStatements ? new PlanSizeClass(this.pool, `${this.s}.jobs`) : null;
     this.planSizeClass = planSizeClass;
     await planSizeClass?.start();
     const statementName = (base: string) => planSizeClass?.name(base);
-    const ackName = statementNames(this.options.schema).ack;
     this.acker = new Acker(this.pool, this.s, () => statementName(ackName), (acks, landed) => this.acksSettled(acks, landed), this.outage);
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
       let fetcher!: Fetcher;
       const progress = new ProgressWriter(this.pool, this.s, queue);
-      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed(), progress, this.events, this.options.telemetry);
+      const worker = new Worker(config, this.handlers.get(queue)!, (ack) => this.acker!.add(ack), () => fetcher.slotFreed(), progress, this.events, this.options.telemetry, this.transactions);
       fetcher = new Fetcher({
         pool: this.pool,
         schemaSql: this.s,
@@ -183,6 +194,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     const aborted = runtimes.flatMap((r) => r.worker.abortAll(new Error('shutting down')));
     await this.release(aborted, `unfinished job(s) after the ${this.options.shutdownGraceMs} ms grace period`, 'warn');
     await this.acker?.stop(Math.max(1000, this.options.shutdownGraceMs));
+    await this.transactions?.stop();
     await this.rescuer?.stop();
     await this.unhandledNames?.stop();
     await this.control?.stop();

@@ -123,6 +123,11 @@ export class Acker {
     this.report(batch, landed);
   }
 
+  /** Acks written elsewhere (in a transactional handler's own commit): reported as if written here. */
+  written(acks: Ack[], landed: Set<string>): void {
+    this.report(acks, landed);
+  }
+
   /** The borrowed batch could not be written: queue it again (first) and flush it ourselves. */
   giveBack(batch: Ack[]): void {
     this.inFlight.delete(batch);

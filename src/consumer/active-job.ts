@@ -3,6 +3,8 @@ import { progressJson } from '../encoding/attempt-values.js';
 import type { Job } from '../job.interfaces.js';
 import { snoozeFor } from '../job-snooze.js';
 import type { AttemptScope } from '../telemetry/telemetry-port.js';
+import type { HandlerTransaction } from '../handler-transactions/handler-transaction.js';
+import { NoEntityManagerError } from '../errors.js';
 
 /** A job whose handler is running in a slot of this process. */
 export interface ActiveJob {
@@ -27,6 +29,8 @@ export interface ActiveJob {
   startedAt: number;
   /** The attempt's telemetry (a span), when the module has a telemetry adapter; ended once. */
   scope?: AttemptScope;
+  /** The attempt's open transaction (a `{ transaction: true }` handler), until it is ended. */
+  tx?: HandlerTransaction;
 }
 
 export function newActiveJob(row: ClaimedRow, lockedBy: string): ActiveJob {
@@ -47,8 +51,8 @@ export function abortJob(entry: ActiveJob, reason: unknown): void {
 }
 
 /** The `Job<T>` a handler receives for `entry`; `progressed` is told after each `job.progress()`. */
-export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, entry: ActiveJob, progressed: (value: unknown) => void): Job {
-  return {
+export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, entry: ActiveJob, progressed: (value: unknown) => void, label: string): Job {
+  const job: Job = {
     id: row.id,
     queue,
     name: row.name,
@@ -69,4 +73,16 @@ export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, en
       progressed(value);
     },
   };
+  const tx = entry.tx;
+  if (tx) {
+    Object.defineProperty(job, 'client', { value: tx.client, enumerable: true });
+    Object.defineProperty(job, 'manager', {
+      enumerable: true,
+      get() {
+        if (tx.manager === undefined) throw new NoEntityManagerError(label);
+        return tx.manager;
+      },
+    });
+  }
+  return job;
 }

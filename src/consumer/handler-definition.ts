@@ -14,4 +14,6 @@ export interface HandlerDefinition {
   timeoutMs?: number;
   /** The payload's schema: checked before the handler is called; the handler gets its output. */
   schema?: StandardSchemaV1;
+  /** Runs in a transaction that commits with the job's fenced completion (see AttemptTransactions). */
+  transaction?: boolean;
 }

@@ -12,6 +12,7 @@ import { PrefetchBuffer, type Prefetched } from './prefetch-buffer.js';
 import type { QueueEvents } from '../events/queue-events.js';
 import type { ProgressWriter } from './progress-writer.js';
 import type { QueueTelemetry } from '../telemetry/telemetry-port.js';
+import type { AttemptTransactions } from '../handler-transactions/attempt-transactions.js';
 
 export interface ClaimCapacity {
   /** How many jobs may be claimed now. */
@@ -48,6 +49,8 @@ export class Worker {
     private readonly progress?: ProgressWriter,
     private readonly events?: QueueEvents,
     private readonly telemetry?: QueueTelemetry,
+    /** Present when a handler of this process runs `{ transaction: true }`. */
+    private readonly transactions?: AttemptTransactions | null,
   ) {
     this.logger = new Logger(`QueueWorker:${queue.name}`);
     this.prefetched = new PrefetchBuffer(queue.prefetch);
@@ -261,15 +264,36 @@ export class Worker {
       }
       claimed = { ...row, payload: checked.value };
     }
-    const job = buildJob(claimed, this.queue.name, maxAttempts, entry, (value) => {
-      this.progress?.changed(entry);
-      if (this.events?.wants('progress')) this.events.emit({ event: 'progress', job: { id: entry.id, queue: this.queue.name, name: entry.name, attempt: entry.attempt }, progress: value });
-    });
+    if (handler.transaction) {
+      try {
+        const tx = await this.transactions!.open();
+        // Settled while it opened (a lost lease, a shutdown): nothing may run in it.
+        if (entry.settled) return tx.destroy();
+        entry.tx = tx;
+      } catch (error) {
+        this.finish(entry, handler, maxAttempts, { error });
+        return;
+      }
+    }
+    const job = buildJob(
+      claimed,
+      this.queue.name,
+      maxAttempts,
+      entry,
+      (value) => {
+        this.progress?.changed(entry);
+        if (this.events?.wants('progress')) this.events.emit({ event: 'progress', job: { id: entry.id, queue: this.queue.name, name: entry.name, attempt: entry.attempt }, progress: value });
+      },
+      handler.label,
+    );
     if (handler.timeoutMs !== undefined) {
       const timeoutMs = handler.timeoutMs;
       entry.timer = setTimeout(() => {
         const err = new JobTimeoutError(timeoutMs);
         abortJob(entry, err);
+        // The handler still runs: its transaction is closed under it, never committed.
+        entry.tx?.destroy();
+        entry.tx = undefined;
         this.finish(entry, handler, maxAttempts, { error: err });
       }, timeoutMs);
     }
@@ -288,14 +312,19 @@ export class Worker {
       this.settle(entry, 'cancelled');
       return;
     }
-    const ack = ackFor(entry, outcome, {
+    const ctx = {
       queue: this.queue.name,
       maxAttempts,
       backoff: handler.backoff ?? this.queue.backoff,
       progress: entry.lastProgress,
       label: handler.label,
       logger: this.logger,
-    });
+    };
+    const ack = ackFor(entry, outcome, ctx);
+    if (entry.tx) {
+      this.finishInTransaction(entry, entry.tx, ack, outcome, (error) => ackFor(entry, { error }, ctx));
+      return;
+    }
     if (entry.scope) {
       entry.scope.end(ack.status, ack.status === 'retrying' || ack.status === 'killed' ? (outcome.error ?? ack.error) : undefined);
       entry.scope = undefined;
@@ -307,6 +336,26 @@ export class Worker {
   }
 
   /**
+   * The handler returned with its transaction open: the outcome is written in it (or, for a
+   * failure, after rolling it back). The job keeps its slot until then; a cancel, a lost lease or
+   * a shutdown arriving meanwhile no longer closes the transaction, whose fence decides.
+   */
+  private finishInTransaction(entry: ActiveJob, tx: NonNullable<ActiveJob['tx']>, ack: Ack, outcome: AttemptOutcome, failed: (error: unknown) => Ack): void {
+    entry.tx = undefined;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    void this.transactions!.end(tx, ack, failed).then((left) => {
+      const final = left ?? ack;
+      if (entry.scope) {
+        const failure = final.status === 'retrying' || final.status === 'killed';
+        entry.scope.end(final.status, failure ? (left === ack ? (outcome.error ?? ack.error) : final.error) : undefined);
+        entry.scope = undefined;
+      }
+      if (this.settle(entry) && left) this.ack(left);
+    });
+  }
+
+  /**
    * Removes the job from the running set; false when it was already settled. `ended` says why a
    * job leaves without an ack (released: shutdown or a lost lease), for its telemetry scope.
    */
@@ -314,6 +363,9 @@ export class Worker {
     if (entry.settled) return false;
     entry.settled = true;
     entry.scope?.end(ended);
+    // A transaction still open here belongs to an attempt that will not be acked: close it unused.
+    entry.tx?.destroy();
+    entry.tx = undefined;
     if (entry.timer) clearTimeout(entry.timer);
     this.progress?.forget(entry);
     this.active.delete(entry.id);

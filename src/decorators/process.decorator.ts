@@ -17,6 +17,14 @@ export interface ProcessOptions {
    * process and at run; the handler gets its output. `@Process(defineJob(name, schema))` sets it too.
    */
   schema?: StandardSchemaV1;
+  /**
+   * True: the handler runs inside a database transaction (`job.client`, and `job.manager` with the
+   * module's `dataSource`) that commits together with the job's completion, fenced by the lease:
+   * a worker that lost its lease has its commit refused and its writes rolled back, so the job's
+   * database effects happen once. A failed attempt rolls them back and is recorded outside it.
+   * Handlers should take `job: TransactionalJob<T>`.
+   */
+  transaction?: boolean;
 }
 
 export interface ProcessMetadata {

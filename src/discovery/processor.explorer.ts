@@ -12,7 +12,7 @@ import { PROCESS_METADATA, PROCESSOR_METADATA, QUEUE_RESOLVED_OPTIONS } from '..
 import { JobSchemas } from '../typing/job-schemas.js';
 import { isStandardSchema, type StandardSchemaV1 } from '../typing/standard-schema.js';
 
-const HANDLER_KEYS = new Set(['concurrency', 'maxAttempts', 'backoff', 'timeoutMs', 'schema']);
+const HANDLER_KEYS = new Set(['concurrency', 'maxAttempts', 'backoff', 'timeoutMs', 'schema', 'transaction']);
 /** What `@Processor(queue, options)` takes: defaults for its handlers (ProcessorOptions). */
 const PROCESSOR_KEYS = new Set(['maxAttempts', 'backoff', 'timeoutMs']);
 
@@ -83,6 +83,7 @@ export class ProcessorExplorer {
           backoff: options.backoff as HandlerDefinition['backoff'],
           timeoutMs: options.timeoutMs as number | undefined,
           schema: options.schema as StandardSchemaV1 | undefined,
+          transaction: options.transaction === true,
         });
         if (options.schema) this.schemas.set(meta.queue, m.name, options.schema as StandardSchemaV1);
       }
@@ -140,6 +141,9 @@ function validateHandlerOptions(label: string, options: Record<string, unknown>)
     if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)) {
       throw new ProcessorDefinitionError(`${label}: ${key} must be an integer >= 1`);
     }
+  }
+  if (options.transaction !== undefined && typeof options.transaction !== 'boolean') {
+    throw new ProcessorDefinitionError(`${label}: transaction must be a boolean`);
   }
   if (options.schema !== undefined && !isStandardSchema(options.schema)) {
     throw new ProcessorDefinitionError(`${label}: schema must be a Standard Schema (zod 4, valibot, arktype, …): an object with a "~standard" property`);

@@ -7,6 +7,9 @@ const RESCUE_ERROR = `'worker ' || coalesce(j.locked_by, '?') || ' stopped heart
  * (including a worker with no row at all) go back to `pending` with their attempt still counted,
  * or to `killed` when that was the last attempt. Each queue that got jobs back is NOTIFYed on $2
  * so idle fetchers everywhere claim them at once. Worker rows long expired are removed.
+ * SKIP LOCKED: a row locked now is being acked (a transactional handler's fenced commit, an
+ * operator verb); waiting on it would hold this statement's other locks for that long. Whatever
+ * it is, the next pass sees the row as it ends up.
  */
 export function rescueOrphansSql(s: string): string {
   return `WITH rescued AS (
@@ -17,12 +20,16 @@ export function rescueOrphansSql(s: string): string {
       errors = ${appendErrorSql('j.errors', 'j.attempts', RESCUE_ERROR)},
       locked_at = NULL,
       locked_by = NULL
-  WHERE j.status = 'running'
-    AND j.locked_at < now() - $1 * interval '1 millisecond'
-    AND NOT EXISTS (
-      SELECT 1 FROM ${s}.workers w
-      WHERE w.worker_id = j.locked_by AND w.queue = j.queue AND w.last_seen > now() - $1 * interval '1 millisecond'
-    )
+  WHERE j.id IN (
+    SELECT o.id FROM ${s}.jobs o
+    WHERE o.status = 'running'
+      AND o.locked_at < now() - $1 * interval '1 millisecond'
+      AND NOT EXISTS (
+        SELECT 1 FROM ${s}.workers w
+        WHERE w.worker_id = o.locked_by AND w.queue = o.queue AND w.last_seen > now() - $1 * interval '1 millisecond'
+      )
+    FOR UPDATE OF o SKIP LOCKED
+  )
   RETURNING j.id, j.queue, j.name, j.attempts, j.status, j.last_error
 ), woken AS (
   SELECT pg_notify($2, json_build_object('queue', queue, 'ids', '[]'::json, 'count', count(*))::text)

@@ -1,0 +1,68 @@
+import pg from 'pg';
+import type { HandlerTransaction, HandlerTransactionSource } from './handler-transaction.js';
+import { idleInTransactionSql } from './handler-transaction.js';
+
+/**
+ * Attempts' transactions on a pool of their own, sized to the transactional slots: a handler
+ * holds its connection for as long as it runs, and on the queue's pool it would starve the acks,
+ * claims and heartbeats that keep its lease.
+ */
+export class PgHandlerTransactions implements HandlerTransactionSource {
+  readonly label = 'the queue\'s connection settings';
+  private readonly pool: pg.Pool;
+
+  constructor(
+    connection: pg.PoolConfig,
+    max: number,
+    private readonly leaseMs: number,
+    private readonly namedStatements: boolean,
+  ) {
+    this.pool = new pg.Pool({ allowExitOnIdle: true, ...connection, max });
+    // An idle client's error (a server restart) must not crash the process; the pool drops it.
+    this.pool.on('error', () => undefined);
+  }
+
+  async open(): Promise<HandlerTransaction> {
+    const client = await this.pool.connect();
+    try {
+      await client.query(`BEGIN; ${idleInTransactionSql(this.leaseMs)}`);
+    } catch (err) {
+      client.release(err as Error);
+      throw err;
+    }
+    let ended = false;
+    const end = (err?: Error) => {
+      if (ended) return;
+      ended = true;
+      client.release(err);
+    };
+    return {
+      client,
+      manager: undefined,
+      namedStatements: this.namedStatements,
+      commit: async () => {
+        try {
+          await client.query('COMMIT');
+          end();
+        } catch (err) {
+          end(err as Error);
+          throw err;
+        }
+      },
+      rollback: async () => {
+        try {
+          await client.query('ROLLBACK');
+          end();
+        } catch (err) {
+          end(err as Error);
+          throw err;
+        }
+      },
+      destroy: () => end(new Error('the attempt ended while its transaction was open')),
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+  }
+}
