@@ -29,9 +29,10 @@ export interface HandlerTransactionSource {
 /**
  * Sent right after BEGIN. A worker frozen inside a transaction (SIGSTOP, a VM pause) would keep
  * its locks for as long as its connection lives; past its lease the job runs elsewhere and may need
- * them, and the fence's row lock would hold back the rescuer and the operator verbs. The server
- * ends such a session once it sat idle in the transaction longer than the lease, rolling it back.
+ * them, and a fence's row lock would keep the rescuer off that job. The server ends such a session
+ * once it sat idle in the transaction for twice the lease, rolling it back. (A worker that wakes
+ * sooner finds the fence closed: the timeout bounds the locks, the fence decides the outcome.)
  */
 export function idleInTransactionSql(leaseMs: number): string {
-  return `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(leaseMs))}`;
+  return `SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(2 * leaseMs))}`;
 }
