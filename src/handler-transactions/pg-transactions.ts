@@ -24,18 +24,25 @@ export class PgHandlerTransactions implements HandlerTransactionSource {
 
   async open(): Promise<HandlerTransaction> {
     const client = await this.pool.connect();
-    try {
-      await client.query(`BEGIN; ${idleInTransactionSql(this.leaseMs)}`);
-    } catch (err) {
-      client.release(err as Error);
-      throw err;
-    }
+    // A checked-out client's connection can end between statements (the idle-in-transaction
+    // timeout of a frozen worker, a server restart): without a listener that 'error' would crash
+    // the process. The statements the attempt sends next fail, and it ends as a failed one.
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken ??= err);
+    client.on('error', onError);
     let ended = false;
     const end = (err?: Error) => {
       if (ended) return;
       ended = true;
-      client.release(err);
+      client.removeListener('error', onError);
+      client.release(err ?? broken);
     };
+    try {
+      await client.query(`BEGIN; ${idleInTransactionSql(this.leaseMs)}`);
+    } catch (err) {
+      end(err as Error);
+      throw err;
+    }
     return {
       client,
       manager: undefined,

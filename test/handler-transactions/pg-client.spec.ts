@@ -35,6 +35,7 @@ class PayProcessor {
       case 'fail':
         throw new Error(`declined ${job.data.key}`);
       case 'hold': {
+        seen[`pid:${job.data.key}:${job.attempt}`] = (await job.client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
         const h = holds.get(job.data.key)!;
         h.started();
         await h.release;
@@ -191,6 +192,22 @@ describe('handler transactions: job.client on the queue connection settings', ()
     const job = await admin.getJob(id);
     expect(job!.status).toBe('cancelled');
     expect(await charges('cancel')).toEqual([]);
+  });
+
+  it('a connection that ends under a held transaction fails the attempt without crashing; the retry commits', async () => {
+    const h = hold('term');
+    const id = await sinkOf(app, 'pay').push('charge', { key: 'term', mode: 'hold' });
+    await h.started;
+    // The session ends between the handler's statements (as the server does to a frozen worker).
+    const pid = seen['pid:term:1'];
+    await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    await waitFor('the session to end', async () => (await pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [pid])).rows[0].n === 0);
+    hold('term').release();
+    h.release();
+    const job = await settled(id, 'done');
+    expect(job.attempts).toBe(2);
+    expect(job.errors[0].error).toContain(`the transaction of job ${id} could not commit`);
+    expect(await charges('term')).toEqual([{ job_id: id, attempt: 2 }]);
   });
 
   it('job.manager without the dataSource option throws NoEntityManagerError naming the handler', async () => {

@@ -101,10 +101,17 @@ describe('reliability: exactly-once handler effects', () => {
       50,
     );
     // Resumed at once: its sessions usually still hold their transactions (the server ends them
-    // only after 2 x orphanTimeoutMs idle), so the fence is what refuses each late commit.
+    // only after 2 x orphanTimeoutMs idle). Each late outcome is refused by the fence (a stale
+    // ack), unless the worker saw its lease expired first and dropped those attempts unacked.
+    const workerId = victim.readyEvent.workerId!;
     victim.kill('SIGCONT');
     for (const id of caught) {
-      await until(`the victim to report its late outcome of ${id} refused`, () => victim.output.some((l) => l.includes(`stale ack ignored: job ${id}`)), timeoutFor(20_000), 50);
+      await until(
+        `the victim to report its late outcome of ${id} refused`,
+        () => victim.output.some((l) => l.includes(`stale ack ignored: job ${id}`) || l.includes(`lease of worker ${workerId} expired`)),
+        timeoutFor(20_000),
+        50,
+      );
     }
     expect(await produced).toBe(total);
     // It resumes and works on (a run of its own started after the freeze).
