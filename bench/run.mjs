@@ -49,6 +49,11 @@ const SYSTEMS = [
   { key: 'nestjs-pg-queue-events', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { events: true }, scenarios: ['burn'] },
   // openTelemetry() with an SDK registered (spans batched to a discarding exporter, metrics on): what tracing every push and attempt costs.
   { key: 'nestjs-pg-queue-otel', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { otel: true }, scenarios: ['burn'] },
+  // @Process({ transaction: true }): a no-op handler in a transaction committed with its fenced ack (the cost of the transaction itself),
+  // and a handler writing one row, through a pool of its own (autocommit, acks batched) or through job.client (exactly once).
+  { key: 'nestjs-pg-queue-txn-noop', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { transaction: true }, scenarios: ['burn'] },
+  { key: 'nestjs-pg-queue-write', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { effect: true }, scenarios: ['burn'] },
+  { key: 'nestjs-pg-queue-write-txn', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { effect: true, transaction: true }, scenarios: ['burn'] },
   { key: 'graphile-worker-0.17', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.17' } },
   { key: 'graphile-worker-0.16', base: 'graphile-worker', module: 'graphile-worker', variant: { version: '0.16' } },
   { key: 'pg-boss-batch32', base: 'pg-boss', module: 'pg-boss', variant: { batchSize: 32 } },

@@ -4,6 +4,7 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import pg from 'pg';
 import { seedFinishedOurs } from '../lib/our-schema.mjs';
 import { getSinkToken, JOB_EVENTS, Process, Processor, QueueEvents, QueueModule } from '../../dist/index.js';
 
@@ -14,14 +15,25 @@ export async function open(ctx) {
   const prefetch = ctx.variant?.prefetch ?? 0;
   const directStart = ctx.variant?.directStart ?? true;
   const preparedStatements = ctx.variant?.preparedStatements ?? true;
+  // `transaction`: the handler runs `{ transaction: true }`. `effect`: it writes one row, through
+  // job.client in its transaction, or else through a pool of the app's own (autocommit).
+  const transaction = ctx.variant?.transaction ?? false;
+  const effect = ctx.variant?.effect ?? false;
+  const effectsSql = `INSERT INTO ${SCHEMA}.bench_effects (job_id) VALUES ($1)`;
+  const effectsPool = effect && !transaction ? new pg.Pool({ connectionString: ctx.dbUrl, max: ctx.concurrency }) : null;
   let handler = () => undefined;
   class BenchProcessor {
     noop(job) {
       return handler(job.data);
     }
+    async write(job) {
+      await (transaction ? job.client : effectsPool).query(effectsSql, [job.id]);
+      return handler(job.data);
+    }
   }
   Processor(QUEUE)(BenchProcessor);
-  Process('noop')(BenchProcessor.prototype, 'noop', Object.getOwnPropertyDescriptor(BenchProcessor.prototype, 'noop'));
+  const method = effect ? 'write' : 'noop';
+  Process('noop', transaction ? { transaction } : {})(BenchProcessor.prototype, method, Object.getOwnPropertyDescriptor(BenchProcessor.prototype, method));
 
   let app = null;
   let sink = null;
@@ -66,6 +78,12 @@ export async function open(ctx) {
     },
     async startWorker(h) {
       handler = h;
+      if (effect) {
+        const c = new pg.Client({ connectionString: ctx.dbUrl });
+        await c.connect();
+        await c.query(`CREATE TABLE IF NOT EXISTS ${SCHEMA}.bench_effects (job_id text NOT NULL)`);
+        await c.end();
+      }
       await boot(true);
     },
     async startProducer() {
@@ -80,6 +98,7 @@ export async function open(ctx) {
     sink: () => sink,
     async close() {
       if (app) await app.close();
+      await effectsPool?.end();
     },
     settings:
       `QueueModule.forRoot: concurrency = N per process${prefetch ? `, prefetch ${prefetch}` : ' (no prefetch: the default)'}, ` +
@@ -87,6 +106,8 @@ export async function open(ctx) {
         ? 'directStart (the default: a push by the worker\'s own process into an idle worker is inserted claimed and starts when the INSERT returns; others go by LISTEN/NOTIFY), '
         : 'directStart: false (every push goes INSERT, NOTIFY, claim: the path of a push from another process), ') +
       (preparedStatements ? '' : 'preparedStatements: false (every statement unnamed, as through a transaction pooler), ') +
+      (transaction ? '@Process({ transaction: true }) (each attempt in a transaction committed with its fenced ack), ' : '') +
+      (effect ? `a handler that inserts one row${transaction ? ' through job.client' : ' through a pool of its own (autocommit)'}, ` : '') +
       'pg pool max 10, pollIntervalMs 1000 (default), push/pushMany',
   };
 }
