@@ -7,6 +7,7 @@ import type { ResolvedQueueConfig } from '../queue.options.js';
 import type { Ack } from './acker.js';
 import { abortJob, buildJob, newActiveJob, type ActiveJob } from './active-job.js';
 import { ackFor, type AttemptOutcome } from './attempt-outcome.js';
+import { claimCapacity, type ClaimCapacity } from './claim-capacity.js';
 import type { HandlerDefinition } from './handler-definition.js';
 import { PrefetchBuffer, type Prefetched } from './prefetch-buffer.js';
 import type { QueueEvents } from '../events/queue-events.js';
@@ -14,12 +15,7 @@ import type { ProgressWriter } from './progress-writer.js';
 import type { QueueTelemetry } from '../telemetry/telemetry-port.js';
 import type { AttemptTransactions } from '../handler-transactions/attempt-transactions.js';
 
-export interface ClaimCapacity {
-  /** How many jobs may be claimed now. */
-  limit: number;
-  /** Names with a free handler slot. */
-  names: string[];
-}
+export type { ClaimCapacity } from './claim-capacity.js';
 
 /**
  * Runs the handlers of one queue in at most `concurrency` slots (and each handler within its own
@@ -91,35 +87,9 @@ export class Worker {
     return [...this.active.keys(), ...this.prefetched.ids()];
   }
 
-  /**
-   * What may be claimed now. `unacked` counts finished jobs whose ack is being written outside
-   * the coming claim: they are still `running` in the database, so their slots stay taken until
-   * it lands. `reserved` are the claims in flight: each may bring back up to its limit of jobs,
-   * of any of its names. This keeps a process's running rows within its concurrency plus its
-   * prefetch. With prefetch, nothing is claimed while the prefetched jobs are more than half of
-   * it and every slot is busy: the claims that refill it are then large, not one per freed slot.
-   */
+  /** What may be claimed now (see claimCapacity). */
   capacity(unacked = 0, reserved: readonly ClaimCapacity[] = []): ClaimCapacity {
-    const { concurrency } = this.queue;
-    const prefetch = this.prefetched.limit;
-    if (prefetch > 0 && this.prefetched.length > prefetch / 2 && this.active.size >= concurrency) return { limit: 0, names: [] };
-    let free = concurrency + prefetch - this.active.size - this.prefetched.length - unacked;
-    for (const r of reserved) free -= r.limit;
-    if (free <= 0) return { limit: 0, names: [] };
-    const names: string[] = [];
-    let sum = 0;
-    for (const [name, h] of this.handlers) {
-      let room = free;
-      if (h.concurrency !== undefined) {
-        room = h.concurrency + prefetch - (this.runningByName.get(name) ?? 0) - this.prefetched.countFor(name);
-        for (const r of reserved) if (r.names.includes(name)) room -= r.limit;
-      }
-      if (room > 0) {
-        names.push(name);
-        sum += room;
-      }
-    }
-    return { limit: Math.min(free, sum), names };
+    return claimCapacity(this.queue.concurrency, this.handlers, this.active.size, this.runningByName, this.prefetched, unacked, reserved);
   }
 
   /**

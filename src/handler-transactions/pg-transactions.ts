@@ -43,28 +43,22 @@ export class PgHandlerTransactions implements HandlerTransactionSource {
       end(err as Error);
       throw err;
     }
+    /** Sends the statement that ends the transaction; the client goes back (closed if that failed). */
+    const endWith = async (statement: 'COMMIT' | 'ROLLBACK') => {
+      try {
+        await client.query(statement);
+        end();
+      } catch (err) {
+        end(err as Error);
+        throw err;
+      }
+    };
     return {
       client,
       manager: undefined,
       namedStatements: this.namedStatements,
-      commit: async () => {
-        try {
-          await client.query('COMMIT');
-          end();
-        } catch (err) {
-          end(err as Error);
-          throw err;
-        }
-      },
-      rollback: async () => {
-        try {
-          await client.query('ROLLBACK');
-          end();
-        } catch (err) {
-          end(err as Error);
-          throw err;
-        }
-      },
+      commit: () => endWith('COMMIT'),
+      rollback: () => endWith('ROLLBACK'),
       destroy: () => end(new Error('the attempt ended while its transaction was open')),
     };
   }
