@@ -30,9 +30,10 @@ const SUBPATHS = {
   'nestjs-pg-queue/opentelemetry': 'openTelemetry',
   'nestjs-pg-queue/transactional': 'clsTransactions',
   'nestjs-pg-queue/testing': 'QueueTestingModule',
+  'nestjs-pg-queue/dashboard': 'QueueDashboardModule',
 };
 /** Subpaths that need no optional peer: they load in an app without any. */
-const PEERLESS = new Set(['nestjs-pg-queue/testing']);
+const PEERLESS = new Set(['nestjs-pg-queue/testing', 'nestjs-pg-queue/dashboard']);
 
 // The same two files run on every supported Node; each prints the version that ran it.
 const ESM = `import 'reflect-metadata';

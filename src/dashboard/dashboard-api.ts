@@ -1,0 +1,94 @@
+import { BadRequestException, Body, Get, HttpCode, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import type { QueueAdmin } from '../admin/queue-admin.js';
+import { InvalidJobError } from '../errors.js';
+import type { DashboardAccess } from './dashboard-access.js';
+import type { DashboardAction, DashboardRequest } from './dashboard.options.js';
+import { DashboardReads, type DashboardJob, type Overview } from './dashboard-reads.js';
+import { jobQuery } from './job-query.js';
+
+type JobVerb = 'retry' | 'cancel' | 'delete' | 'promote';
+
+/**
+ * The dashboard's JSON API, relative to its mount path. A base class: QueueDashboardModule makes
+ * a controller of it at the configured path with the configured guards, so the app's global
+ * guards, interceptors and prefix apply as to any controller of its own. Every route asks
+ * DashboardAccess first; bad input is a 400 and an unknown id a 404, each naming the field.
+ */
+export abstract class DashboardApi {
+  protected abstract readonly admin: QueueAdmin;
+  protected abstract readonly reads: DashboardReads;
+  protected abstract readonly access: DashboardAccess;
+  protected abstract readonly previewBytes: number;
+
+  @Get('api/overview')
+  async overview(@Req() req: DashboardRequest): Promise<Overview> {
+    await this.access.check(req, 'read');
+    return this.reads.overview();
+  }
+
+  @Get('api/jobs')
+  async jobs(@Req() req: DashboardRequest, @Query() query: Record<string, unknown>): Promise<{ jobs: DashboardJob[]; next: string | null }> {
+    await this.access.check(req, 'read');
+    const page = await answer(() => {
+      const { filter, page } = jobQuery(query);
+      return this.admin.listJobs(filter, page);
+    });
+    // A list shows at most a line of each payload.
+    return { jobs: page.jobs.map((j) => DashboardReads.shown(j, 1024)), next: page.next };
+  }
+
+  @Get('api/jobs/:id')
+  async job(@Req() req: DashboardRequest, @Param('id') id: string): Promise<DashboardJob> {
+    await this.access.check(req, 'read');
+    return DashboardReads.shown(await this.found(id), this.previewBytes);
+  }
+
+  /** The whole payload, however large (the job view shows a cut one). */
+  @Get('api/jobs/:id/payload')
+  async payload(@Req() req: DashboardRequest, @Param('id') id: string): Promise<{ data: unknown }> {
+    await this.access.check(req, 'read');
+    return { data: (await this.found(id)).data };
+  }
+
+  @Post('api/jobs/:id/:verb')
+  @HttpCode(200)
+  async jobVerb(@Req() req: DashboardRequest, @Param('id') id: string, @Param('verb') verb: string) {
+    if (!['retry', 'cancel', 'delete', 'promote'].includes(verb)) throw new NotFoundException({ error: `no action "${verb}" on jobs (known: retry, cancel, delete, promote)`, field: 'verb' });
+    await this.access.check(req, verb as DashboardAction);
+    const result: { outcome: string } = await answer<{ outcome: string }>(() => this.admin[verb as JobVerb](id));
+    this.access.audit(req, verb as DashboardAction, `job ${id}`, result.outcome);
+    if (result.outcome === 'not_found') throw new NotFoundException({ error: `no job ${id}`, field: 'id' });
+    return result;
+  }
+
+  @Post('api/queues/:queue/:verb')
+  @HttpCode(200)
+  async queueVerb(@Req() req: DashboardRequest, @Param('queue') queue: string, @Param('verb') verb: string, @Body() body: unknown) {
+    if (verb !== 'pause' && verb !== 'resume') throw new NotFoundException({ error: `no action "${verb}" on queues (known: pause, resume)`, field: 'verb' });
+    await this.access.check(req, verb);
+    const reason = (body as { reason?: unknown } | undefined)?.reason;
+    if (reason !== undefined && typeof reason !== 'string') throw new BadRequestException({ error: 'reason must be a string', field: 'reason' });
+    const outcome = await answer(async () => (verb === 'pause' ? ((await this.admin.pause(queue, { reason })), 'paused') : (await this.admin.resume(queue)) ? 'resumed' : 'was not paused'));
+    this.access.audit(req, verb, `queue ${queue}`, outcome);
+    return { queue, outcome };
+  }
+
+  private async found(id: string) {
+    const job = await answer(() => {
+      if (!/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(id)) throw new InvalidJobError('id', 'must be a job id (a ULID in canonical upper-case form)');
+      return this.admin.getJob(id);
+    });
+    if (!job) throw new NotFoundException({ error: `no job ${id}`, field: 'id' });
+    return job;
+  }
+}
+
+/** Runs `fn`, turning a refusal of its input into a 400 that names the field. */
+async function answer<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof InvalidJobError) throw new BadRequestException({ error: err.message, field: err.field });
+    throw err;
+  }
+}
