@@ -1,10 +1,12 @@
-import { BadRequestException, Body, Get, HttpCode, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { BadRequestException, Body, Get, HttpCode, NotFoundException, Param, Post, Query, Req, Sse, type MessageEvent } from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import type { QueueAdmin } from '../admin/queue-admin.js';
 import { InvalidJobError } from '../errors.js';
 import type { DashboardAccess } from './dashboard-access.js';
 import type { DashboardAction, DashboardRequest } from './dashboard.options.js';
 import { DashboardReads, type DashboardJob, type Overview } from './dashboard-reads.js';
 import { jobQuery } from './job-query.js';
+import type { LiveSnapshot } from './live-snapshot.js';
 
 type JobVerb = 'retry' | 'cancel' | 'delete' | 'promote';
 
@@ -19,6 +21,14 @@ export abstract class DashboardApi {
   protected abstract readonly reads: DashboardReads;
   protected abstract readonly access: DashboardAccess;
   protected abstract readonly previewBytes: number;
+  protected abstract readonly live: LiveSnapshot;
+
+  /** Server-sent events: the shared snapshot, once per tick (see LiveSnapshot), under the same guards. */
+  @Sse('api/live')
+  async liveStream(@Req() req: DashboardRequest): Promise<Observable<MessageEvent>> {
+    await this.access.check(req, 'read');
+    return this.live.stream();
+  }
 
   @Get('api/overview')
   async overview(@Req() req: DashboardRequest): Promise<Overview> {

@@ -31,6 +31,8 @@ export interface QueueDashboardOptions {
   actor?: (req: DashboardRequest) => string;
   /** Payloads larger than this (bytes of JSON) are cut in a job's view; the whole one is one request away. Default 64 KiB. */
   payloadPreviewBytes?: number;
+  /** How often the live stream's shared snapshot is read while a page is open. Default 2000 ms. */
+  liveIntervalMs?: number;
 }
 
 export interface ResolvedDashboardOptions {
@@ -40,9 +42,10 @@ export interface ResolvedDashboardOptions {
   authorize?: QueueDashboardOptions['authorize'];
   actor: (req: DashboardRequest) => string;
   payloadPreviewBytes: number;
+  liveIntervalMs: number;
 }
 
-const KEYS = new Set(['path', 'guards', 'readOnly', 'authorize', 'actor', 'payloadPreviewBytes']);
+const KEYS = new Set(['path', 'guards', 'readOnly', 'authorize', 'actor', 'payloadPreviewBytes', 'liveIntervalMs']);
 
 export function resolveDashboardOptions(options: QueueDashboardOptions = {}): ResolvedDashboardOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidQueueOptionsError('dashboard', 'options must be an object');
@@ -63,7 +66,10 @@ export function resolveDashboardOptions(options: QueueDashboardOptions = {}): Re
   }
   const preview = options.payloadPreviewBytes ?? 64 * 1024;
   if (!Number.isSafeInteger(preview) || preview < 256) throw new InvalidQueueOptionsError('dashboard.payloadPreviewBytes', 'must be an integer >= 256');
+  const live = options.liveIntervalMs ?? 2000;
+  if (!Number.isSafeInteger(live) || live < 100) throw new InvalidQueueOptionsError('dashboard.liveIntervalMs', 'must be an integer >= 100');
   return {
+    liveIntervalMs: live,
     path: path.replace(/^\/+|\/+$/g, ''),
     guards,
     readOnly: options.readOnly ?? false,

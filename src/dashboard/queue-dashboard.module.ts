@@ -6,6 +6,7 @@ import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS } from '../queue.tokens.js';
 import { DashboardAccess } from './dashboard-access.js';
 import { DashboardApi } from './dashboard-api.js';
 import { DashboardReads } from './dashboard-reads.js';
+import { LiveSnapshot } from './live-snapshot.js';
 import { resolveDashboardOptions, type QueueDashboardOptions } from './dashboard.options.js';
 
 const DASHBOARD_OPTIONS = Symbol('nestjs-pg-queue:dashboard-options');
@@ -23,6 +24,7 @@ export class QueueDashboardModule {
       protected readonly reads: DashboardReads;
       protected readonly access: DashboardAccess;
       protected readonly previewBytes = resolved.payloadPreviewBytes;
+      protected readonly live: LiveSnapshot;
 
       constructor(
         @Inject(QueueAdmin) protected readonly admin: QueueAdmin,
@@ -32,6 +34,11 @@ export class QueueDashboardModule {
         super();
         this.reads = new DashboardReads(pool, queueOptions, admin);
         this.access = new DashboardAccess(resolved);
+        this.live = new LiveSnapshot(() => this.reads.overview(), resolved.liveIntervalMs);
+      }
+
+      onModuleDestroy(): void {
+        this.live.stop();
       }
     }
     Controller(resolved.path)(QueueDashboardController);
