@@ -15,6 +15,8 @@ export interface JobFilter {
   finishedAfter?: Date;
   finishedBefore?: Date;
   idempotencyKeyPrefix?: string;
+  /** These jobs (a selection): at most 10,000 ids, each a job id. */
+  ids?: string[];
   /** At most this many jobs (bulk verbs only; `listJobs` pages with `limit` of its page). */
   limit?: number;
   /** Required, and the only key, to act on every job: a bulk verb refuses an empty filter. */
@@ -23,7 +25,9 @@ export interface JobFilter {
 
 export type ValidatedFilter = FilterCriteria;
 
-const KEYS = ['queue', 'name', 'status', 'createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore', 'idempotencyKeyPrefix', 'limit', 'all'];
+const KEYS = ['queue', 'name', 'status', 'createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore', 'idempotencyKeyPrefix', 'ids', 'limit', 'all'];
+/** The most ids one filter may list. */
+export const MAX_FILTER_IDS = 10_000;
 const TEXT_KEYS = ['queue', 'name', 'idempotencyKeyPrefix'] as const;
 const DATE_KEYS = ['createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore'] as const;
 /** Canonical ULID, as push validates it. */
@@ -64,6 +68,15 @@ export function validateFilter(filter: unknown, bulk: boolean, field = 'filter')
     if (v === undefined) continue;
     if (!(v instanceof Date) || Number.isNaN(v.getTime())) throw new InvalidJobError(`${field}.${key}`, 'must be a valid Date');
     out[key] = v;
+  }
+  if (f.ids !== undefined) {
+    if (!Array.isArray(f.ids) || f.ids.length === 0 || f.ids.length > MAX_FILTER_IDS) {
+      throw new InvalidJobError(`${field}.ids`, `must be an array of 1 to ${MAX_FILTER_IDS} job ids`);
+    }
+    f.ids.forEach((id, i) => {
+      if (!isJobId(id)) throw new InvalidJobError(`${field}.ids[${i}]`, `must be a job id (a ULID in canonical upper-case form), got ${JSON.stringify(id) ?? String(id)}`);
+    });
+    out.ids = [...new Set(f.ids as string[])];
   }
   if (f.limit !== undefined) {
     if (typeof f.limit !== 'number' || !Number.isSafeInteger(f.limit) || f.limit < 1) throw new InvalidJobError(`${field}.limit`, 'must be an integer >= 1');

@@ -1,6 +1,7 @@
 import { BadRequestException, Body, Get, HttpCode, NotFoundException, Param, Post, Query, Req, Sse, type MessageEvent } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { QueueAdmin } from '../admin/queue-admin.js';
+import type { JobFilter } from '../admin/job-filter.js';
 import { InvalidJobError } from '../errors.js';
 import type { DashboardAccess } from './dashboard-access.js';
 import type { DashboardAction, DashboardRequest } from './dashboard.options.js';
@@ -83,6 +84,46 @@ export abstract class DashboardApi {
     return { queue, outcome };
   }
 
+  @Get('api/failures')
+  async failures(@Req() req: DashboardRequest, @Query('queue') queue?: string) {
+    await this.access.check(req, 'read');
+    if (queue !== undefined && typeof queue !== 'string') throw new BadRequestException({ error: 'queue must be given once', field: 'queue' });
+    return { groups: await this.reads.failures(queue || null) };
+  }
+
+  /** Retries the killed jobs of one failure group (among the latest FAILURE_WINDOW). */
+  @Post('api/failures/:fingerprint/retry')
+  @HttpCode(200)
+  async retryGroup(@Req() req: DashboardRequest, @Param('fingerprint') fingerprint: string) {
+    await this.access.check(req, 'retry');
+    if (!/^[0-9a-f]{32}$/.test(fingerprint)) throw new BadRequestException({ error: 'fingerprint must be 32 hex digits', field: 'fingerprint' });
+    const ids = await this.reads.failureIds(fingerprint);
+    if (ids.length === 0) throw new NotFoundException({ error: `no killed job with fingerprint ${fingerprint}`, field: 'fingerprint' });
+    const { count } = await this.admin.retryMany({ ids });
+    this.access.audit(req, 'retry', `failure group ${fingerprint} (${ids.length} jobs)`, `${count} retried`);
+    return { count };
+  }
+
+  /**
+   * A verb on a selection (`{ ids }`) or a whole filter result. `preview: true` only counts what
+   * it would act on (up to PREVIEW_CAP), for the confirmation; nothing changes.
+   */
+  @Post('api/bulk/:verb')
+  @HttpCode(200)
+  async bulk(@Req() req: DashboardRequest, @Param('verb') verb: string, @Body() body: { filter?: unknown; preview?: unknown }) {
+    if (!['retry', 'cancel', 'delete'].includes(verb)) throw new NotFoundException({ error: `no bulk action "${verb}" (known: retry, cancel, delete)`, field: 'verb' });
+    const filter = await answer(() => bulkFilter(body?.filter));
+    if (body?.preview === true) {
+      await this.access.check(req, 'read');
+      return answer(() => this.reads.countUpTo(filter));
+    }
+    await this.access.check(req, verb as DashboardAction);
+    const method = verb === 'retry' ? 'retryMany' : verb === 'cancel' ? 'cancelMany' : 'deleteMany';
+    const { count } = await answer(() => this.admin[method](filter));
+    this.access.audit(req, verb as DashboardAction, `jobs matching ${JSON.stringify(filter)}`, `${count} changed`);
+    return { count };
+  }
+
   private async found(id: string) {
     const job = await answer(() => {
       if (!/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(id)) throw new InvalidJobError('id', 'must be a job id (a ULID in canonical upper-case form)');
@@ -91,6 +132,19 @@ export abstract class DashboardApi {
     if (!job) throw new NotFoundException({ error: `no job ${id}`, field: 'id' });
     return job;
   }
+}
+
+/** A bulk body's filter, its dates given as ISO strings (JSON has no Date). */
+function bulkFilter(raw: unknown): JobFilter {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidJobError('filter', 'must be an object');
+  const f: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  for (const key of ['createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore']) {
+    if (f[key] === undefined) continue;
+    const d = typeof f[key] === 'string' ? new Date(f[key] as string) : null;
+    if (!d || Number.isNaN(d.getTime())) throw new InvalidJobError(`filter.${key}`, 'must be an ISO date string');
+    f[key] = d;
+  }
+  return f as JobFilter;
 }
 
 /** Runs `fn`, turning a refusal of its input into a 400 that names the field. */
