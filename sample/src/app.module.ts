@@ -7,6 +7,8 @@ import { ClsModule } from 'nestjs-cls';
 import { QueueModule } from '../../src/index.js';
 import { QueueHealthIndicator } from '../../src/terminus/index.js';
 import { clsTransactions } from '../../src/transactional/index.js';
+import { QueueDashboardModule } from '../../src/dashboard/index.js';
+import { DashboardLoginController, DashboardTokenGuard } from './dashboard/dashboard-token.guard.js';
 import { HealthController } from './health/health.controller.js';
 import { EmailProcessor } from './emails/email.processor.js';
 import { JobsController } from './jobs/jobs.controller.js';
@@ -60,8 +62,10 @@ export class AppModule {
           shutdownGraceMs: 10_000,
           ambientTransactions: clsTransactions(),
         }),
+        // The dashboard at /queues/, behind the example token guard (see dashboard-token.guard.ts).
+        QueueDashboardModule.forRoot({ path: 'queues', guards: [DashboardTokenGuard] }),
       ],
-      controllers: [UsersController, SignupsController, JobsController, ReportsController, HealthController],
+      controllers: [DashboardLoginController, UsersController, SignupsController, JobsController, ReportsController, HealthController],
       providers: [SignupsService, EmailProcessor, ReportsProcessor, QueueHealthIndicator],
     };
   }

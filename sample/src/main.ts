@@ -123,6 +123,7 @@ async function main(): Promise<void> {
     console.log(`\nSample app listening on ${url}`);
     console.log(`Try: curl -s -X POST ${url}/users -H 'content-type: application/json' -d '{"email":"ada@example.com"}'`);
     console.log(`Then: curl -s ${url}/users/<id>, curl -s ${url}/jobs/<jobId>, curl -s ${url}/queues/stats`);
+    console.log(`Dashboard: open ${url}/dashboard-login?token=${process.env.DASHBOARD_TOKEN ? '<DASHBOARD_TOKEN>' : 'change-me'} in a browser`);
     console.log('Press Ctrl-C to stop.');
   } catch (err) {
     process.stderr.write(`error: ${describeError(err)}\n`);

@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Get, HttpCode, NotFoundException, Param, Post, Query, Req, Sse, type MessageEvent } from '@nestjs/common';
+import { BadRequestException, Body, Get, Header, HttpCode, NotFoundException, Param, Post, Query, Req, Sse, type MessageEvent } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { QueueAdmin } from '../admin/queue-admin.js';
 import type { JobFilter } from '../admin/job-filter.js';
@@ -8,6 +8,7 @@ import type { DashboardAction, DashboardRequest } from './dashboard.options.js';
 import { DashboardReads, type DashboardJob, type Overview } from './dashboard-reads.js';
 import { jobQuery } from './job-query.js';
 import type { LiveSnapshot } from './live-snapshot.js';
+import { PAGE_CSP, type DashboardUi } from './dashboard-ui.js';
 
 type JobVerb = 'retry' | 'cancel' | 'delete' | 'promote';
 
@@ -23,6 +24,25 @@ export abstract class DashboardApi {
   protected abstract readonly access: DashboardAccess;
   protected abstract readonly previewBytes: number;
   protected abstract readonly live: LiveSnapshot;
+  protected abstract readonly ui: DashboardUi;
+
+  /** The page (one for every view: the UI routes by the URL's hash). */
+  @Get()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  @Header('Content-Security-Policy', PAGE_CSP)
+  @Header('Cache-Control', 'no-store')
+  async page(@Req() req: DashboardRequest & { originalUrl?: string }): Promise<string> {
+    await this.access.check(req, 'read');
+    return this.ui.page(req.originalUrl ?? req.url ?? '');
+  }
+
+  /** The UI's script, stylesheet and fonts; their names carry a content hash, so they never change. */
+  @Get('assets/:file')
+  @Header('Cache-Control', 'public, max-age=31536000, immutable')
+  async asset(@Req() req: DashboardRequest, @Param('file') file: string) {
+    await this.access.check(req, 'read');
+    return this.ui.asset(file);
+  }
 
   /** Server-sent events: the shared snapshot, once per tick (see LiveSnapshot), under the same guards. */
   @Sse('api/live')

@@ -7,6 +7,7 @@ import { DashboardAccess } from './dashboard-access.js';
 import { DashboardApi } from './dashboard-api.js';
 import { DashboardReads } from './dashboard-reads.js';
 import { LiveSnapshot } from './live-snapshot.js';
+import { DashboardUi } from './dashboard-ui.js';
 import { resolveDashboardOptions, type QueueDashboardOptions } from './dashboard.options.js';
 
 const DASHBOARD_OPTIONS = Symbol('nestjs-pg-queue:dashboard-options');
@@ -25,6 +26,7 @@ export class QueueDashboardModule {
       protected readonly access: DashboardAccess;
       protected readonly previewBytes = resolved.payloadPreviewBytes;
       protected readonly live: LiveSnapshot;
+      protected readonly ui = new DashboardUi();
 
       constructor(
         @Inject(QueueAdmin) protected readonly admin: QueueAdmin,
