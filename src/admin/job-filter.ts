@@ -15,6 +15,12 @@ export interface JobFilter {
   finishedAfter?: Date;
   finishedBefore?: Date;
   idempotencyKeyPrefix?: string;
+  /**
+   * A SQL/JSON path predicate on the payload (`$.email == "ada@example.com"`, `$.total > 100`),
+   * bound as a parameter and tested with `@@`. Not indexed: combine it with a queue or a status on
+   * a large table.
+   */
+  payloadMatches?: string;
   /** These jobs (a selection): at most 10,000 ids, each a job id. */
   ids?: string[];
   /** At most this many jobs (bulk verbs only; `listJobs` pages with `limit` of its page). */
@@ -25,10 +31,10 @@ export interface JobFilter {
 
 export type ValidatedFilter = FilterCriteria;
 
-const KEYS = ['queue', 'name', 'status', 'createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore', 'idempotencyKeyPrefix', 'ids', 'limit', 'all'];
+const KEYS = ['queue', 'name', 'status', 'createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore', 'idempotencyKeyPrefix', 'payloadMatches', 'ids', 'limit', 'all'];
 /** The most ids one filter may list. */
 export const MAX_FILTER_IDS = 10_000;
-const TEXT_KEYS = ['queue', 'name', 'idempotencyKeyPrefix'] as const;
+const TEXT_KEYS = ['queue', 'name', 'idempotencyKeyPrefix', 'payloadMatches'] as const;
 const DATE_KEYS = ['createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore'] as const;
 /** Canonical ULID, as push validates it. */
 export const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
@@ -94,4 +100,11 @@ export function validateFilter(filter: unknown, bulk: boolean, field = 'filter')
 /** A job id as the verbs take it: a ULID, or the verb answers "not found" (never a throw). */
 export function isJobId(id: unknown): id is string {
   return typeof id === 'string' && ULID_RE.test(id);
+}
+
+/** A payloadMatches that Postgres cannot parse as a SQL/JSON path: the caller's input, so an InvalidJobError. */
+export function refusedPath(err: unknown): never {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === '42601' && /jsonpath/.test(e.message ?? '')) throw new InvalidJobError('filter.payloadMatches', `is not a SQL/JSON path predicate (${e.message})`);
+  throw err;
 }

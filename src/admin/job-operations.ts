@@ -3,7 +3,7 @@ import { InvalidJobError, JobRunningError } from '../errors.js';
 import type { JobRecord, JobStatus } from '../job.interfaces.js';
 import { currentStatus, toJobRecord, type JobRow } from '../db/sql/job-columns.js';
 import { cancelJobsSql, deleteJobsSql, listJobsSql, promoteJobsSql, retryJobsSql, selectIdsSql } from '../db/sql/operations.js';
-import { isJobId, validateFilter, type JobFilter, type ValidatedFilter } from './job-filter.js';
+import { isJobId, refusedPath, validateFilter, type JobFilter, type ValidatedFilter } from './job-filter.js';
 
 export type CancelOutcome = 'cancelled' | 'not_found' | 'already_finished';
 export type RetryOutcome = 'retried' | 'not_found' | 'not_retryable';
@@ -110,7 +110,7 @@ export class JobOperations {
     if (criteria.limit !== undefined) throw new InvalidJobError('filter.limit', "is for bulk verbs: a page's size is page.limit");
     const { after, limit, order } = validatePage(page);
     const q = listJobsSql(this.schemaSql, criteria, order);
-    const { rows } = await this.pool.query<JobRow>(q.sql, [after, limit + 1, ...q.params]);
+    const { rows } = await this.pool.query<JobRow>(q.sql, [after, limit + 1, ...q.params]).catch(refusedPath);
     const more = rows.length > limit;
     const jobs = rows.slice(0, limit).map(toJobRecord);
     return { jobs, next: more ? jobs[jobs.length - 1].id : null };
@@ -130,7 +130,7 @@ export class JobOperations {
     let left = criteria.limit ?? Number.POSITIVE_INFINITY;
     while (left > 0) {
       const size = Math.min(BULK_BATCH, left);
-      const ids = (await this.pool.query<{ id: string }>(select.sql, [cursor, size, ...select.params])).rows.map((r) => r.id);
+      const ids = (await this.pool.query<{ id: string }>(select.sql, [cursor, size, ...select.params]).catch(refusedPath)).rows.map((r) => r.id);
       if (ids.length === 0) break;
       const rows = await this.run(sql, [ids, ...params]);
       onBatch?.(rows);
@@ -173,3 +173,4 @@ function validatePage(page: ListPage): { after: string | null; limit: number; or
   if (order !== 'asc' && order !== 'desc') throw new InvalidJobError('page.order', "must be 'asc' or 'desc'");
   return { after: page.after ?? null, limit, order };
 }
+

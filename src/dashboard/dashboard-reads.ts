@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { QueueAdmin, QueueStats } from '../admin/queue-admin.js';
 import { countUpToSql, failureGroupIdsSql, failureGroupsSql, liveWorkersSql, throughputSql } from '../db/sql/dashboard.js';
 import { filterWhere } from '../db/sql/job-filter.js';
-import { validateFilter, type JobFilter } from '../admin/job-filter.js';
+import { refusedPath, validateFilter, type JobFilter } from '../admin/job-filter.js';
 import { quoteIdent } from '../db/identifier.js';
 import type { JobRecord } from '../job.interfaces.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
@@ -94,7 +94,7 @@ export class DashboardReads {
   /** How many jobs `filter` selects, up to PREVIEW_CAP; `capped` when there are at least that many. */
   async countUpTo(filter: JobFilter): Promise<{ count: number; capped: boolean }> {
     const where = filterWhere(validateFilter(filter, true), 1);
-    const { rows } = await this.pool.query<{ n: number }>(countUpToSql(this.s, where.sql, where.params.length + 1), [...where.params, PREVIEW_CAP]);
+    const { rows } = await this.pool.query<{ n: number }>(countUpToSql(this.s, where.sql, where.params.length + 1), [...where.params, PREVIEW_CAP]).catch(refusedPath);
     return { count: rows[0].n, capped: rows[0].n >= PREVIEW_CAP };
   }
 

@@ -2,9 +2,9 @@ import type { CanActivate, Type } from '@nestjs/common';
 import { InvalidQueueOptionsError } from '../errors.js';
 
 /** What a dashboard request does: `read` for every page, API read and the live stream. */
-export type DashboardAction = 'read' | 'retry' | 'cancel' | 'delete' | 'promote' | 'pause' | 'resume';
+export type DashboardAction = 'read' | 'retry' | 'cancel' | 'delete' | 'promote' | 'pause' | 'resume' | 'trigger';
 
-export const WRITE_ACTIONS: readonly DashboardAction[] = ['retry', 'cancel', 'delete', 'promote', 'pause', 'resume'];
+export const WRITE_ACTIONS: readonly DashboardAction[] = ['retry', 'cancel', 'delete', 'promote', 'pause', 'resume', 'trigger'];
 
 /** The request as the dashboard sees it (Express's or Fastify's): only what it reads. */
 export interface DashboardRequest {

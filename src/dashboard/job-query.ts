@@ -3,7 +3,7 @@ import type { ListPage } from '../admin/job-operations.js';
 import { InvalidJobError } from '../errors.js';
 import type { JobStatus } from '../job.interfaces.js';
 
-const KEYS = ['queue', 'name', 'status', 'createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore', 'idempotencyKeyPrefix', 'after', 'limit', 'order'];
+const KEYS = ['queue', 'name', 'status', 'createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore', 'idempotencyKeyPrefix', 'payloadMatches', 'after', 'limit', 'order'];
 const DATES = ['createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore'] as const;
 
 /**
@@ -20,7 +20,7 @@ export function jobQuery(query: Record<string, unknown>): { filter: JobFilter; p
     return v;
   };
   const filter: Record<string, unknown> = {};
-  for (const key of ['queue', 'name', 'idempotencyKeyPrefix']) if (text(key) !== undefined) filter[key] = text(key);
+  for (const key of ['queue', 'name', 'idempotencyKeyPrefix', 'payloadMatches']) if (text(key) !== undefined) filter[key] = text(key);
   const status = text('status');
   if (status !== undefined) filter.status = status.split(',') as JobStatus[];
   for (const key of DATES) {

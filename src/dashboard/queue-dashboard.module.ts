@@ -1,16 +1,16 @@
-import { Controller, Inject, Module, UseGuards, type DynamicModule } from '@nestjs/common';
+import { Controller, Inject, Module, UseGuards, type DynamicModule, type Type } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { QueueAdmin } from '../admin/queue-admin.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
 import { QUEUE_POOL, QUEUE_RESOLVED_OPTIONS } from '../queue.tokens.js';
+import { QueueSchedules } from '../schedules/queue-schedules.js';
 import { DashboardAccess } from './dashboard-access.js';
 import { DashboardApi } from './dashboard-api.js';
 import { DashboardReads } from './dashboard-reads.js';
-import { LiveSnapshot } from './live-snapshot.js';
+import { DashboardSchedulesApi } from './dashboard-schedules.js';
 import { DashboardUi } from './dashboard-ui.js';
-import { resolveDashboardOptions, type QueueDashboardOptions } from './dashboard.options.js';
-
-const DASHBOARD_OPTIONS = Symbol('nestjs-pg-queue:dashboard-options');
+import { resolveDashboardOptions, type QueueDashboardOptions, type ResolvedDashboardOptions } from './dashboard.options.js';
+import { LiveSnapshot } from './live-snapshot.js';
 
 /**
  * The dashboard, mounted in the app as real controllers: `QueueDashboardModule.forRoot({ path,
@@ -21,9 +21,11 @@ const DASHBOARD_OPTIONS = Symbol('nestjs-pg-queue:dashboard-options');
 export class QueueDashboardModule {
   static forRoot(options: QueueDashboardOptions = {}): DynamicModule {
     const resolved = resolveDashboardOptions(options);
+    const access = new DashboardAccess(resolved);
+
     class QueueDashboardController extends DashboardApi {
       protected readonly reads: DashboardReads;
-      protected readonly access: DashboardAccess;
+      protected readonly access = access;
       protected readonly previewBytes = resolved.payloadPreviewBytes;
       protected readonly live: LiveSnapshot;
       protected readonly ui = new DashboardUi();
@@ -35,7 +37,6 @@ export class QueueDashboardModule {
       ) {
         super();
         this.reads = new DashboardReads(pool, queueOptions, admin);
-        this.access = new DashboardAccess(resolved);
         this.live = new LiveSnapshot(() => this.reads.overview(), resolved.liveIntervalMs);
       }
 
@@ -43,12 +44,24 @@ export class QueueDashboardModule {
         this.live.stop();
       }
     }
-    Controller(resolved.path)(QueueDashboardController);
-    if (resolved.guards.length > 0) UseGuards(...resolved.guards)(QueueDashboardController);
+
+    class QueueDashboardSchedulesController extends DashboardSchedulesApi {
+      protected readonly access = access;
+      constructor(@Inject(QueueSchedules) protected readonly schedules: QueueSchedules) {
+        super();
+      }
+    }
+
     return {
       module: QueueDashboardModule,
-      controllers: [QueueDashboardController],
-      providers: [{ provide: DASHBOARD_OPTIONS, useValue: resolved }],
+      controllers: [mount(QueueDashboardController, resolved), mount(QueueDashboardSchedulesController, resolved)],
     };
   }
+}
+
+/** The controller at the dashboard's path, behind its guards. */
+function mount<T extends Type>(controller: T, options: ResolvedDashboardOptions): T {
+  Controller(options.path)(controller);
+  if (options.guards.length > 0) UseGuards(...options.guards)(controller);
+  return controller;
 }

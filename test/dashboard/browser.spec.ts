@@ -14,7 +14,7 @@ import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../../sample/src/app.module.js';
-import { getSinkToken, type QueueSink } from '../../src/index.js';
+import { getSinkToken, QueueAdmin, type QueueSink } from '../../src/index.js';
 import { databaseUrl, dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
 // @ts-expect-error a plain ESM script of the repo's, without types
@@ -127,8 +127,55 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
     await waitFor('the job to run after resume', async () => (await count(`id = $1 AND status IN ('done', 'retrying')`, [id])) === 1, 15_000);
   });
 
+  it('a cancel from the job page reaches the running handler: its slot frees while the other export holds its own', async () => {
+    const reports = app.get<QueueSink>(getSinkToken('reports'));
+    // reports runs 2 at once: two long exports take both slots.
+    const [a, b] = await reports.pushMany([{ name: 'export', data: { seconds: 60 } }, { name: 'export', data: { seconds: 60 } }]);
+    await waitFor('both exports to run', async () => (await count(`id = ANY($1) AND status = 'running'`, [[a, b]])) === 2);
+    const waiting = await reports.push('export', { seconds: 0 });
+    await page.goto(`${base}/queues/#/jobs/${a}`);
+    await waitFor('the job page to say running', async () => (await text('job-field-status')) === 'running', 15_000, 100);
+    await page.getByTestId('job-cancel').click();
+    await waitFor('the job page to say cancelled', async () => (await text('job-field-status')) === 'cancelled', 15_000, 100);
+    // Only a handler that returned frees its slot: the waiting job can run only then.
+    await waitFor('the waiting job to run in the freed slot', async () => (await count(`id = $1 AND status = 'done'`, [waiting])) === 1, 15_000);
+    expect(await count(`id = $1 AND status = 'running'`, [b])).toBe(1);
+    await app.get(QueueAdmin).cancel(b);
+  });
+
+  it('filtering by a payload field finds the one job; a 5 MB payload does not freeze the page', async () => {
+    const reports = app.get<QueueSink>(getSinkToken('reports'));
+    const [needle] = await reports.pushMany([
+      { name: 'generate', data: { title: 'needle-report' }, options: { delayMs: 3_600_000 } },
+      { name: 'generate', data: { title: 'hay-report' }, options: { delayMs: 3_600_000 } },
+    ]);
+    // 5 MB is past the push limit (maxPayloadBytes, 1 MiB): written by hand, as an older producer might have.
+    await pool.query(`UPDATE ${q}.jobs SET payload = jsonb_set(payload, '{big}', to_jsonb(repeat('y', 5 * 1024 * 1024))) WHERE id = $1`, [needle]);
+    await page.goto(`${base}/queues/#/jobs`);
+    await page.getByTestId('filter-payload').fill('$.title == "needle-report"');
+    await page.getByTestId('filter-apply').click();
+    await waitFor('exactly the needle', async () => {
+      const rows = await page.locator('[data-testid^="job-row-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
+      return rows.length === 1 && rows[0] === `job-row-${needle}`;
+    }, 15_000, 100);
+    await page.goto(`${base}/queues/#/jobs/${needle}`);
+    await page.getByTestId('load-payload').click();
+    await waitFor('the payload note', async () => (await page.getByTestId('payload-note').count()) === 1, 15_000, 100);
+    expect((await page.getByTestId('job-payload').textContent())!.length).toBeLessThan(300_000);
+    // The page still answers: a click on the nav renders the next page.
+    await page.getByTestId('nav-overview').click();
+    await page.getByTestId('live-status').waitFor({ timeout: 15_000 });
+  });
+
+  it('the schedules page lists none for the sample, and says so', async () => {
+    await page.goto(`${base}/queues/#/schedules`);
+    await page.getByText('No schedules').waitFor({ timeout: 15_000 });
+    await shot('schedules');
+  });
+
   it('the jobs page lists and filters', async () => {
     await page.goto(`${base}/queues/#/jobs`);
+    await page.getByTestId('filter-payload').fill('');
     await page.getByTestId('filter-queue').fill('reports');
     await page.getByTestId('filter-status').selectOption('pending');
     await page.getByTestId('filter-apply').click();
@@ -137,7 +184,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
     // The overview again, with the run's throughput and lag history in it (the README's picture).
     await page.goto(`${base}/queues/`);
     await waitFor('the live indicator', async () => (await text('live-status')) === 'live', 15_000, 100);
-    await waitFor('a second live snapshot', async () => (await page.evaluate(() => document.querySelectorAll('[data-testid="lag-chart"] canvas').length)) > 0, 15_000, 100);
+    await page.locator('[data-testid="lag-chart"] canvas').first().waitFor({ timeout: 15_000 });
     await shot('overview-after');
   });
 });

@@ -24,4 +24,22 @@ export class ReportsProcessor {
     this.logger.log(`report ${job.id} generated on attempt ${job.attempt}`);
     return { title: job.data.title, rows: 42, attempt: job.attempt };
   }
+
+  /**
+   * A long export (`seconds`, at most 60) that stops as soon as its job is cancelled (from the
+   * dashboard or QueueAdmin.cancel): `job.signal` aborts, and the slot is free at once.
+   */
+  @Process('export', { maxAttempts: 1 })
+  async export(job: Job<{ seconds?: number }>): Promise<{ stopped: boolean }> {
+    const ms = Math.min(60, Math.max(0, Number(job.data?.seconds ?? 5))) * 1000;
+    const stopped = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      job.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    this.logger.log(`export ${job.id} ${stopped ? 'stopped: ' + String((job.signal.reason as Error)?.message) : 'finished'}`);
+    return { stopped };
+  }
 }

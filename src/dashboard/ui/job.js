@@ -97,7 +97,7 @@ function JobDetails({ job }) {
 const show = (v) => (v === null || v === undefined || v === '' ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 function Payload({ job }) {
-  const [full, setFull] = useState(null); // { text } once loaded
+  const [full, setFull] = useState(null); // { text, cut, length } once loaded: text already capped
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => setFull(null), [job.id]);
@@ -107,7 +107,9 @@ function Payload({ job }) {
     setError(null);
     try {
       const { data } = await getJSON(`api/jobs/${enc(job.id)}/payload`);
-      setFull({ text: prettyJson(data ?? null) });
+      // Stringify once and keep only the capped slice, so a 5 MB payload never reaches the DOM.
+      const whole = prettyJson(data ?? null);
+      setFull({ ...capText(whole), length: whole.length });
     } catch (err) {
       setError(err);
     } finally {
@@ -118,9 +120,8 @@ function Payload({ job }) {
   let body;
   let note = null;
   if (full) {
-    const { text, cut } = capText(full.text);
-    body = text;
-    if (cut) note = `Showing the first ${bytes(MAX_TEXT)} of ${bytes(full.text.length)}.`;
+    body = full.text;
+    if (full.cut) note = `Showing the first ${bytes(MAX_TEXT)} of ${bytes(full.length)}.`;
   } else if (job.dataTruncated) {
     body = `${capText(String(job.dataPreview ?? '')).text}… (${job.dataBytes ?? '?'} bytes)`;
   } else {

@@ -7,8 +7,9 @@ import { ErrorBox, StatusBadge } from './components.js';
 import { STATUSES, dateTime } from './format.js';
 import { navigate } from './router.js';
 
-const FIELDS = ['queue', 'name', 'status', 'idempotencyKeyPrefix', 'createdAfter', 'createdBefore'];
+const FIELDS = ['queue', 'name', 'status', 'idempotencyKeyPrefix', 'createdAfter', 'createdBefore', 'payloadMatches'];
 const PAGE_SIZE = 50;
+const PAYLOAD_EXAMPLE = '$.email == "ada@example.com"';
 
 /** The filter as it sits in the hash (`#/jobs?queue=…`). */
 function filterFrom(params) {
@@ -20,7 +21,7 @@ function filterFrom(params) {
 /** The filter in the bulk API's shape. */
 function bulkFilter(f) {
   const out = {};
-  for (const k of ['queue', 'name', 'idempotencyKeyPrefix', 'createdAfter', 'createdBefore']) if (f[k]) out[k] = f[k];
+  for (const k of ['queue', 'name', 'idempotencyKeyPrefix', 'createdAfter', 'createdBefore', 'payloadMatches']) if (f[k]) out[k] = f[k];
   if (f.status) out.status = f.status.split(',').filter(Boolean);
   return out;
 }
@@ -110,7 +111,7 @@ export function JobsPage({ params }) {
               <td>${j.queue}</td>
               <td>${j.name}</td>
               <td><${StatusBadge} status=${j.status} data-testid=${`job-status-${j.id}`} /></td>
-              <td class="num">${j.attempts}/${j.maxAttempts}</td>
+              <td class="num">${j.maxAttempts == null ? j.attempts : `${j.attempts}/${j.maxAttempts}`}</td>
               <td title=${j.createdAt}>${dateTime(j.createdAt)}</td>
               <td class="truncate" title=${j.lastError ?? ''}>${j.lastError ? firstLine(j.lastError) : ''}</td>
             </tr>
@@ -161,6 +162,8 @@ function FilterForm({ filter, onSame }) {
         onInput=${(e) => setForm({ ...form, createdAfter: fromLocalInput(e.currentTarget.value) })} data-testid="filter-created-after" /></label>
       <label>Created before<input type="datetime-local" value=${toLocalInput(form.createdBefore)}
         onInput=${(e) => setForm({ ...form, createdBefore: fromLocalInput(e.currentTarget.value) })} data-testid="filter-created-before" /></label>
+      <label class="wide">Payload (SQL/JSON path predicate)<input value=${form.payloadMatches} onInput=${set('payloadMatches')}
+        placeholder=${PAYLOAD_EXAMPLE} spellcheck=${false} class="mono" data-testid="filter-payload" /></label>
       <label>Job id<input value=${form.id} onInput=${set('id')} placeholder="go to job" data-testid="filter-id" /></label>
       <div class="filter-buttons">
         <button type="submit" class="primary" data-testid="filter-apply">Search</button>

@@ -1,4 +1,4 @@
-// The dashboard's entry: top navigation and hash routing to the four pages.
+// The dashboard's entry: top navigation and hash routing to the pages.
 import { html, render } from 'htm/preact';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
@@ -7,11 +7,13 @@ import { JobPage } from './job.js';
 import { JobsPage } from './jobs.js';
 import { OverviewPage } from './overview.js';
 import { useRoute } from './router.js';
+import { SchedulesPage } from './schedules.js';
 
 const NAV = [
   { href: '#/', label: 'Overview', match: (p) => p.length === 0 },
   { href: '#/jobs', label: 'Jobs', match: (p) => p[0] === 'jobs' },
   { href: '#/failures', label: 'Failures', match: (p) => p[0] === 'failures' },
+  { href: '#/schedules', label: 'Schedules', match: (p) => p[0] === 'schedules' },
 ];
 
 function Page({ route }) {
@@ -20,6 +22,7 @@ function Page({ route }) {
   if (parts[0] === 'jobs' && parts.length === 1) return html`<${JobsPage} params=${params} />`;
   if (parts[0] === 'jobs' && parts.length === 2) return html`<${JobPage} key=${parts[1]} id=${parts[1]} />`;
   if (parts[0] === 'failures') return html`<${FailuresPage} params=${params} />`;
+  if (parts[0] === 'schedules') return html`<${SchedulesPage} />`;
   return html`<section><h1>Not found</h1><p><a href="#/">Back to the overview</a></p></section>`;
 }
 

@@ -1,4 +1,4 @@
-// Hash routing (`#/`, `#/jobs?…`, `#/jobs/<id>`, `#/failures`): no server routes needed.
+// Hash routing (`#/`, `#/jobs?…`, `#/jobs/<id>`, `#/failures`, `#/schedules`): no server routes needed.
 import { useEffect, useState } from 'preact/hooks';
 
 export function parseHash(hash = location.hash) {

@@ -9,6 +9,7 @@ export interface FilterCriteria {
   finishedBefore?: Date;
   idempotencyKeyPrefix?: string;
   ids?: string[];
+  payloadMatches?: string;
   limit?: number;
 }
 
@@ -30,6 +31,7 @@ export function filterWhere(c: FilterCriteria, first: number): { sql: string; pa
   if (c.createdBefore !== undefined) add((p) => `created_at < ${p}`, c.createdBefore);
   if (c.finishedAfter !== undefined) add((p) => `done_at > ${p}`, c.finishedAfter);
   if (c.finishedBefore !== undefined) add((p) => `done_at < ${p}`, c.finishedBefore);
+  if (c.payloadMatches !== undefined) add((p) => `payload @@ ${p}::jsonpath`, c.payloadMatches);
   if (c.ids !== undefined) add((p) => `id = ANY(${p}::text[])`, c.ids);
   if (c.idempotencyKeyPrefix !== undefined) add((p) => `left(idempotency_key, length(${p})) = ${p}`, c.idempotencyKeyPrefix);
   return { sql: parts.length > 0 ? parts.join(' AND ') : 'true', params };
