@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { JobRecord, JobStatus } from '../job.interfaces.js';
-import { getJobSql, statsSql, unhandledDueSql } from '../db/sql/admin.js';
+import { getJobSql, unhandledDueSql } from '../db/sql/admin.js';
+import { statusCounts } from './status-counts.js';
 import { incidentFigures } from './incident-figures.js';
 import { currentStatus, JOB_STATUSES, toJobRecord, type JobRow } from '../db/sql/job-columns.js';
 import { controlChannel, jobsChannel, quoteIdent } from '../db/identifier.js';
@@ -22,6 +23,11 @@ export type QueueCounts = Record<JobStatus, number> & {
   lagMs: number | null;
   /** Running jobs whose worker missed two heartbeats: rescued at `orphanTimeoutMs` unless it comes back. */
   staleRunning: number;
+  /**
+   * The statuses whose count is the planner's estimate, not a count: on a table past 500,000 rows the
+   * finished ones (done, killed, cancelled), which only a scan could count. Empty when all are exact.
+   */
+  estimated: JobStatus[];
   /** @deprecated Since 0.2: the count of `retrying` jobs under its 0.1 name; removed in 0.3. Not enumerable. */
   readonly failed: number;
 };
@@ -30,7 +36,7 @@ export type QueueStats = Record<string, QueueCounts>;
 function emptyCounts(): QueueCounts {
   const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
   Object.defineProperty(counts, 'failed', { get: () => counts.retrying, enumerable: false });
-  return Object.assign(counts, { unhandled: {}, paused: false, lagMs: null, staleRunning: 0 }) as QueueCounts;
+  return Object.assign(counts, { unhandled: {}, paused: false, lagMs: null, staleRunning: 0, estimated: [] as JobStatus[] }) as unknown as QueueCounts;
 }
 
 /**
@@ -125,13 +131,14 @@ export class QueueAdmin {
   /**
    * Job counts by queue and status, with `unhandled` (due jobs by name that no live worker, with a
    * heartbeat within `orphanTimeoutMs`, has a handler for) and `paused`. Every registered queue is present.
+   * Past 500,000 rows the finished statuses are estimates (see `estimated`): counting them would scan.
    */
   async stats(): Promise<QueueStats> {
     const out: QueueStats = {};
     for (const q of this.options.queues.keys()) out[q] = emptyCounts();
     const queues = [...this.options.queues.keys()];
     const [counts, unhandled, paused, figures] = await Promise.all([
-      this.pool.query<{ queue: string; status: string; count: number }>(statsSql(this.s)),
+      statusCounts(this.pool, this.s, queues),
       this.pool.query<{ queue: string; name: string; count: number }>(unhandledDueSql(this.s), [this.options.orphanTimeoutMs, null, 0]),
       this.pauses.paused(),
       incidentFigures(this.pool, this.s, queues, this.options.heartbeatIntervalMs),
@@ -139,6 +146,7 @@ export class QueueAdmin {
     for (const [q, lag] of figures.lagMs) out[q].lagMs = lag;
     for (const [q, n] of figures.staleRunning) (out[q] ??= emptyCounts()).staleRunning = n;
     for (const row of counts.rows) (out[row.queue] ??= emptyCounts())[currentStatus(row.status)] += row.count;
+    for (const q of Object.values(out)) q.estimated = [...(counts.estimated as JobStatus[])];
     for (const row of unhandled.rows) (out[row.queue] ??= emptyCounts()).unhandled[row.name] = row.count;
     for (const queue of paused.keys()) (out[queue] ??= emptyCounts()).paused = true;
     return out;

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { QueueAdmin, QueueStats } from '../admin/queue-admin.js';
-import { countUpToSql, failureGroupIdsSql, failureGroupsSql, liveWorkersSql, throughputSql } from '../db/sql/dashboard.js';
+import { countUpToSql, failureGroupIdsSql, failureGroupsSql, liveWorkersSql } from '../db/sql/dashboard.js';
+import { ThroughputMinutes, type MinutePoint } from './throughput-minutes.js';
 import { filterWhere } from '../db/sql/job-filter.js';
 import { refusedPath, validateFilter, type JobFilter } from '../admin/job-filter.js';
 import { quoteIdent } from '../db/identifier.js';
@@ -10,8 +11,8 @@ import type { ResolvedQueueOptions } from '../queue.options.js';
 export interface Overview {
   at: string;
   queues: QueueStats;
-  /** Per queue, one point per minute of the last hour that had finished jobs. */
-  throughput: Record<string, Array<{ minute: number; done: number; failed: number }>>;
+  /** One point per minute of the last hour that had finished jobs, all queues together. */
+  throughput: MinutePoint[];
   workers: Array<{ workerId: string; queue: string; startedAt: Date; heartbeatAgeMs: number; names: string[]; running: number }>;
 }
 
@@ -39,6 +40,7 @@ export const PREVIEW_CAP = 100_000;
 /** The reads behind the overview, the failures and the bulk previews. */
 export class DashboardReads {
   private readonly s: string;
+  private readonly throughput: ThroughputMinutes;
 
   constructor(
     private readonly pool: Pool,
@@ -46,20 +48,19 @@ export class DashboardReads {
     private readonly admin: QueueAdmin,
   ) {
     this.s = quoteIdent(options.schema);
+    this.throughput = new ThroughputMinutes(pool, this.s);
   }
 
   async overview(): Promise<Overview> {
     const [queues, throughput, workers] = await Promise.all([
       this.admin.stats(),
-      this.pool.query<{ queue: string; minute: number; done: number; failed: number }>(throughputSql(this.s)),
+      this.throughput.read(),
       this.pool.query(liveWorkersSql(this.s), [this.options.orphanTimeoutMs]),
     ]);
-    const byQueue: Overview['throughput'] = {};
-    for (const r of throughput.rows) (byQueue[r.queue] ??= []).push({ minute: r.minute, done: r.done, failed: r.failed });
     return {
       at: new Date().toISOString(),
       queues,
-      throughput: byQueue,
+      throughput,
       workers: workers.rows.map((w) => ({
         workerId: w.worker_id,
         queue: w.queue,

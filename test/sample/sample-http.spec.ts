@@ -163,7 +163,7 @@ describe('sample app: HTTP contract', () => {
     const done = Object.fromEntries(rows.map((r) => [r.queue, r.n]));
     expect(Object.keys(stats).sort()).toEqual(['emails', 'reports']);
     for (const q of ['emails', 'reports']) {
-      expect(Object.keys(stats[q]).sort()).toEqual(['cancelled', 'done', 'killed', 'lagMs', 'paused', 'pending', 'retrying', 'running', 'staleRunning', 'unhandled']);
+      expect(Object.keys(stats[q]).sort()).toEqual(['cancelled', 'done', 'estimated', 'killed', 'lagMs', 'paused', 'pending', 'retrying', 'running', 'staleRunning', 'unhandled']);
       expect(stats[q].done).toBe(done[q] ?? 0);
     }
     expect(stats.reports.done).toBeGreaterThanOrEqual(4);

@@ -47,7 +47,7 @@ export function Chart({ series, data, testid, yLabel, yFormat }) {
 const COLORS = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
 export const color = (i) => COLORS[i % COLORS.length];
 
-/** Throughput summed over queues, one point per minute over the last hour (uPlot wants seconds). */
+/** Throughput of all queues (the API's points, one per minute), over the last hour (uPlot wants seconds). */
 export function throughputData(throughput, now = Date.now()) {
   const minute = 60_000;
   const end = Math.floor(now / minute) * minute;
@@ -60,13 +60,11 @@ export function throughputData(throughput, now = Date.now()) {
     done.push(0);
     failed.push(0);
   }
-  for (const points of Object.values(throughput ?? {})) {
-    for (const p of points) {
-      const i = Math.round((Math.floor(p.minute / minute) * minute - start) / minute);
-      if (i < 0 || i >= xs.length) continue;
-      done[i] += p.done ?? 0;
-      failed[i] += p.failed ?? 0;
-    }
+  for (const p of Array.isArray(throughput) ? throughput : []) {
+    const i = Math.round((Math.floor(p.minute / minute) * minute - start) / minute);
+    if (i < 0 || i >= xs.length) continue;
+    done[i] += p.done ?? 0;
+    failed[i] += p.failed ?? 0;
   }
   return [xs, done, failed];
 }

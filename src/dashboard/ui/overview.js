@@ -68,7 +68,7 @@ function QueueRow({ name, q, onError, refresh }) {
         ${q.paused && html` <span class="badge badge-warn" data-testid=${`paused-${name}`}>paused</span>`}
       </td>
       ${STATUSES.map((s) => html`
-        <td class="num" data-testid=${`count-${name}-${s}`}><a class="plain" href=${`#/jobs?queue=${enc(name)}&status=${s}`}>${q[s] ?? 0}</a></td>
+        <td class="num" data-testid=${`count-${name}-${s}`}><a class="plain" href=${`#/jobs?queue=${enc(name)}&status=${s}`} title=${q.estimated?.includes(s) ? 'estimated (a large table: the planner\'s figure)' : undefined}>${q.estimated?.includes(s) ? '~' : ''}${q[s] ?? 0}</a></td>
       `)}
       <td class="num" data-testid=${`lag-${name}`}>${humanMs(q.lagMs)}</td>
       <td class=${`num ${q.staleRunning ? 'warn' : ''}`}>${q.staleRunning ?? 0}</td>

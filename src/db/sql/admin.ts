@@ -58,3 +58,24 @@ WHERE j.status = 'running' AND NOT EXISTS (
 )
 GROUP BY j.queue`;
 }
+
+/**
+ * Counts of the statuses a job waits or runs in, by queue: each arm matches one partial index's
+ * predicate (jobs_claim_idx, jobs_running_idx), so the read stays small however many finished rows
+ * the table holds.
+ */
+export function activeCountsSql(s: string): string {
+  return `SELECT queue, status, count(*)::int AS count FROM ${s}.jobs WHERE status IN ${WAITING_STATUSES} GROUP BY queue, status
+UNION ALL
+SELECT queue, status, count(*)::int AS count FROM ${s}.jobs WHERE status = 'running' GROUP BY queue, status`;
+}
+
+/** The table's row count as the planner last saw it (autovacuum's ANALYZE): free to read. */
+export function tableEstimateSql(s: string): string {
+  return `SELECT greatest(reltuples, 0)::float8 AS rows FROM pg_class WHERE oid = '${s}.jobs'::regclass`;
+}
+
+/** The planner's estimate of one queue's rows in one status (read from EXPLAIN's plan, nothing is counted). */
+export function statusEstimateSql(s: string): string {
+  return `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${s}.jobs WHERE queue = $1 AND status = $2`;
+}

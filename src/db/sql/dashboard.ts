@@ -4,13 +4,18 @@
  * jobs by the running-jobs partial index, workers by their own small table.
  */
 
-/** Per queue and minute of the last hour: jobs done and jobs killed. */
-export function throughputSql(s: string): string {
-  return `SELECT queue, (extract(epoch FROM date_trunc('minute', done_at)) * 1000)::float8 AS minute,
-       count(*) FILTER (WHERE status = 'done')::int AS done, count(*) FILTER (WHERE status = 'killed')::int AS failed
-FROM ${s}.jobs
-WHERE status IN ('done', 'killed') AND done_at > now() - interval '1 hour'
-GROUP BY 1, 2 ORDER BY 1, 2`;
+/**
+ * Jobs done and killed per minute since $1 (epoch ms), all queues together: a range of the
+ * finished-jobs index on (status, done_at), which holds both columns, so on a vacuumed table it is
+ * read without visiting the rows. Busy tables finish millions of jobs an hour: ThroughputMinutes
+ * reads the whole hour rarely and the last two minutes on every tick.
+ */
+export function throughputSinceSql(s: string): string {
+  const minute = (status: string) => `SELECT (extract(epoch FROM date_trunc('minute', done_at)) * 1000)::float8 AS minute, '${status}' AS status, count(*)::int AS n
+  FROM ${s}.jobs WHERE status = '${status}' AND done_at >= to_timestamp($1::float8 / 1000) GROUP BY 1`;
+  return `${minute('done')}
+UNION ALL
+${minute('killed')}`;
 }
 
 /** Live workers (heartbeat within $1 ms): per process and queue, heartbeat age and running jobs. */
