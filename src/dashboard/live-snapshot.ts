@@ -38,7 +38,8 @@ export class LiveSnapshot {
         subscriber.complete();
         return;
       }
-      const sub = this.updates.subscribe((o) => subscriber.next({ data: o }));
+      // Completed by stop() (the app closing): the response ends, so the HTTP server can close.
+      const sub = this.updates.subscribe({ next: (o) => subscriber.next({ data: o }), complete: () => subscriber.complete() });
       if (this.latest) subscriber.next({ data: this.latest });
       this.viewers++;
       if (this.state === 'idle') this.start();

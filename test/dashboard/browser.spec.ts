@@ -7,6 +7,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { existsSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,8 @@ import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../../sample/src/app.module.js';
-import { getSinkToken, QueueAdmin, type QueueSink } from '../../src/index.js';
+import { getSinkToken, QueueAdmin, QueueModule, type QueueSink } from '../../src/index.js';
+import { QueueDashboardModule } from '../../src/dashboard/index.js';
 import { databaseUrl, dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
 // @ts-expect-error a plain ESM script of the repo's, without types
@@ -186,5 +188,65 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browse
     await waitFor('the live indicator', async () => (await text('live-status')) === 'live', 15_000, 100);
     await page.locator('[data-testid="lag-chart"] canvas').first().waitFor({ timeout: 15_000 });
     await shot('overview-after');
+  });
+});
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboard in a browser, behind a global prefix and a reverse-proxy path', () => {
+  const schema = uniqueSchema('dashp');
+  const pool = testPool();
+  let app: INestApplication;
+  let proxy: http.Server;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ensureDashboardUi();
+    app = await NestFactory.create(
+      {
+        module: class ProxiedApp {},
+        imports: [QueueModule.forRoot({ connection: { connectionString: databaseUrl(), max: 3 }, schema, queues: ['mail'], workers: false }), QueueDashboardModule.forRoot()],
+      },
+      { logger: false },
+    );
+    app.setGlobalPrefix('admin');
+    await app.listen(0, '127.0.0.1');
+    const target = (app.getHttpServer().address() as AddressInfo).port;
+    // The proxy serves the app under /edge/: it strips that prefix, as a path-based ingress does.
+    proxy = http.createServer((req, res) => {
+      if (!req.url?.startsWith('/edge/')) {
+        res.writeHead(404).end();
+        return;
+      }
+      const upstream = http.request({ port: target, path: req.url.slice('/edge'.length), method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+      upstream.on('error', () => res.destroy());
+      res.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    proxy?.closeAllConnections();
+    await new Promise((r) => proxy?.close(r));
+    await app?.close();
+    await dropSchema(pool, schema);
+    await pool.end();
+  });
+
+  it('the page, its assets, its API and its live stream all resolve under /edge/admin/queues, with no CSP violation', async () => {
+    await app.get<QueueSink>(getSinkToken('mail')).pushMany([{ name: 'a', data: {} }, { name: 'b', data: {} }]);
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => void (m.type() === 'error' && problems.push(m.text())));
+    page.on('pageerror', (e) => void problems.push(e.message));
+    const port = (proxy.address() as AddressInfo).port;
+    await page.goto(`http://127.0.0.1:${port}/edge/admin/queues`);
+    await waitFor('the live indicator', async () => (await page.getByTestId('live-status').textContent())?.trim() === 'live', 15_000, 100);
+    await waitFor('the pending count', async () => (await page.getByTestId('count-mail-pending').textContent())?.trim() === '2', 15_000, 100);
+    expect(problems).toEqual([]);
+    await page.close();
   });
 });

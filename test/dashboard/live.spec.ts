@@ -27,7 +27,7 @@ class TokenGuard implements CanActivate {
 function openStream(port: number, token?: string) {
   const events: Array<{ at: string; queues: Record<string, unknown>; lagHistory: Record<string, unknown[]> }> = [];
   let statusCode = 0;
-  const req = http.get({ port, path: '/queues/api/live', headers: token ? { 'x-dashboard-token': token } : {} }, (res) => {
+  const req = http.get({ port, path: '/queues/api/live', headers: token ? { 'x-dashboard-token': token } : {}, agent: false }, (res) => {
     statusCode = res.statusCode ?? 0;
     let buf = '';
     res.setEncoding('utf8');
@@ -78,6 +78,20 @@ describe('dashboard live stream', () => {
     await waitFor('a status', () => s.status() !== 0);
     expect(s.status()).toBe(403);
     s.close();
+  });
+
+  it('an open stream ends when the app closes (the HTTP server is not held open by a viewer)', async () => {
+    // A second app of its own: closing it is the test.
+    const other = await Test.createTestingModule({
+      imports: [QueueModule.forRoot({ connection: { connectionString: databaseUrl(), max: 2 }, schema, queues: ['mail'], workers: false }), QueueDashboardModule.forRoot({ liveIntervalMs: 150 })],
+    }).compile();
+    const otherApp = other.createNestApplication({ logger: false });
+    await otherApp.init();
+    await otherApp.listen(0, '127.0.0.1');
+    const viewer = openStream((otherApp.getHttpServer().address() as AddressInfo).port);
+    await waitFor('a snapshot', () => viewer.events.length > 0);
+    await otherApp.close();
+    viewer.close();
   });
 
   it('two viewers share one read per tick, and nothing is read once both leave', async () => {
