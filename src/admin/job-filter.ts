@@ -35,7 +35,8 @@ const KEYS = ['queue', 'name', 'status', 'createdAfter', 'createdBefore', 'finis
 /** The most ids one filter may list. */
 export const MAX_FILTER_IDS = 10_000;
 const TEXT_KEYS = ['queue', 'name', 'idempotencyKeyPrefix', 'payloadMatches'] as const;
-const DATE_KEYS = ['createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore'] as const;
+/** The filter's Date criteria (the dashboard reads them from strings). */
+export const FILTER_DATE_KEYS = ['createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore'] as const;
 /** Canonical ULID, as push validates it. */
 export const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 
@@ -69,7 +70,7 @@ export function validateFilter(filter: unknown, bulk: boolean, field = 'filter')
     // Rows a 0.1 process wrote during a rolling deploy still say 'failed' (see migration 0003).
     out.statuses = list.includes('retrying') ? [...list, 'failed'] : [...list];
   }
-  for (const key of DATE_KEYS) {
+  for (const key of FILTER_DATE_KEYS) {
     const v = f[key];
     if (v === undefined) continue;
     if (!(v instanceof Date) || Number.isNaN(v.getTime())) throw new InvalidJobError(`${field}.${key}`, 'must be a valid Date');

@@ -45,6 +45,12 @@ export function signalOf(entry: ActiveJob): AbortSignal {
   return entry.controller.signal;
 }
 
+/** Closes the attempt's open transaction unused, if it has one (the server rolls it back). */
+export function closeTransaction(entry: ActiveJob): void {
+  entry.tx?.destroy();
+  entry.tx = undefined;
+}
+
 export function abortJob(entry: ActiveJob, reason: unknown): void {
   if (entry.controller) entry.controller.abort(reason);
   else entry.abortReason ??= { reason };

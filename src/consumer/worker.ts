@@ -5,7 +5,7 @@ import { JobPayloadError, JobTimeoutError } from '../errors.js';
 import { checkPayload, issuesText } from '../typing/payload-check.js';
 import type { ResolvedQueueConfig } from '../queue.options.js';
 import type { Ack } from './acker.js';
-import { abortJob, buildJob, newActiveJob, type ActiveJob } from './active-job.js';
+import { abortJob, buildJob, closeTransaction, newActiveJob, type ActiveJob } from './active-job.js';
 import { ackFor, type AttemptOutcome } from './attempt-outcome.js';
 import { claimCapacity, type ClaimCapacity } from './claim-capacity.js';
 import type { HandlerDefinition } from './handler-definition.js';
@@ -262,8 +262,7 @@ export class Worker {
         const err = new JobTimeoutError(timeoutMs);
         abortJob(entry, err);
         // The handler still runs: its transaction is closed under it, never committed.
-        entry.tx?.destroy();
-        entry.tx = undefined;
+        closeTransaction(entry);
         this.finish(entry, handler, maxAttempts, { error: err });
       }, timeoutMs);
     }
@@ -333,9 +332,8 @@ export class Worker {
     if (entry.settled) return false;
     entry.settled = true;
     entry.scope?.end(ended);
-    // A transaction still open here belongs to an attempt that will not be acked: close it unused.
-    entry.tx?.destroy();
-    entry.tx = undefined;
+    // A transaction still open here belongs to an attempt that will not be acked.
+    closeTransaction(entry);
     if (entry.timer) clearTimeout(entry.timer);
     this.progress?.forget(entry);
     this.active.delete(entry.id);

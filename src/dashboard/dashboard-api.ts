@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Get, Header, HttpCode, NotFoundException, Param, Post, Query, Req, Sse, type MessageEvent } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { QueueAdmin } from '../admin/queue-admin.js';
-import type { JobFilter } from '../admin/job-filter.js';
+import { FILTER_DATE_KEYS, isJobId, type JobFilter } from '../admin/job-filter.js';
 import { InvalidJobError } from '../errors.js';
 import type { DashboardAccess } from './dashboard-access.js';
 import type { DashboardAction, DashboardRequest } from './dashboard.options.js';
@@ -146,7 +146,7 @@ export abstract class DashboardApi {
 
   private async found(id: string) {
     const job = await answer(() => {
-      if (!/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/.test(id)) throw new InvalidJobError('id', 'must be a job id (a ULID in canonical upper-case form)');
+      if (!isJobId(id)) throw new InvalidJobError('id', 'must be a job id (a ULID in canonical upper-case form)');
       return this.admin.getJob(id);
     });
     if (!job) throw new NotFoundException({ error: `no job ${id}`, field: 'id' });
@@ -158,7 +158,7 @@ export abstract class DashboardApi {
 function bulkFilter(raw: unknown): JobFilter {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidJobError('filter', 'must be an object');
   const f: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
-  for (const key of ['createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore']) {
+  for (const key of FILTER_DATE_KEYS) {
     if (f[key] === undefined) continue;
     const d = typeof f[key] === 'string' ? new Date(f[key] as string) : null;
     if (!d || Number.isNaN(d.getTime())) throw new InvalidJobError(`filter.${key}`, 'must be an ISO date string');

@@ -1,10 +1,9 @@
-import type { JobFilter } from '../admin/job-filter.js';
+import { FILTER_DATE_KEYS, type JobFilter } from '../admin/job-filter.js';
 import type { ListPage } from '../admin/job-operations.js';
 import { InvalidJobError } from '../errors.js';
 import type { JobStatus } from '../job.interfaces.js';
 
 const KEYS = ['queue', 'name', 'status', 'createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore', 'idempotencyKeyPrefix', 'payloadMatches', 'after', 'limit', 'order'];
-const DATES = ['createdAfter', 'createdBefore', 'finishedAfter', 'finishedBefore'] as const;
 
 /**
  * The jobs list's query string as a filter and a page. Strings only ever reach SQL as bound
@@ -23,7 +22,7 @@ export function jobQuery(query: Record<string, unknown>): { filter: JobFilter; p
   for (const key of ['queue', 'name', 'idempotencyKeyPrefix', 'payloadMatches']) if (text(key) !== undefined) filter[key] = text(key);
   const status = text('status');
   if (status !== undefined) filter.status = status.split(',') as JobStatus[];
-  for (const key of DATES) {
+  for (const key of FILTER_DATE_KEYS) {
     const v = text(key);
     if (v === undefined) continue;
     const d = new Date(v);

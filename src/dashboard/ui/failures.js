@@ -1,32 +1,18 @@
 // Failures: failing jobs grouped by error fingerprint, each group retryable at once.
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { enc, getJSON, postJSON, withQuery } from './api.js';
+import { enc, postJSON, withQuery } from './api.js';
+import { useApi } from './use-api.js';
 import { ActionButton, ErrorBox } from './components.js';
 import { navigate } from './router.js';
 
 export function FailuresPage({ params }) {
   const queue = params.get('queue') ?? '';
-  const [groups, setGroups] = useState(null);
-  const [error, setError] = useState(null);
+  const { data, error, setError, reload: load } = useApi(withQuery('api/failures', { queue }));
+  const groups = data ? (data.groups ?? []) : null;
   const [notice, setNotice] = useState(null);
   const [queueInput, setQueueInput] = useState(queue);
-
-  const load = async () => {
-    try {
-      const res = await getJSON(withQuery('api/failures', { queue }));
-      setGroups(res.groups ?? []);
-      setError(null);
-    } catch (err) {
-      setGroups(null);
-      setError(err);
-    }
-  };
-  useEffect(() => {
-    setQueueInput(queue);
-    void load();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [queue]);
+  useEffect(() => setQueueInput(queue), [queue]);
 
   const retry = (g) => async () => {
     setNotice(null);

@@ -4,6 +4,7 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { enc, getJSON, postJSON } from './api.js';
 import { ActionButton, ErrorBox, StatusBadge } from './components.js';
+import { useApi } from './use-api.js';
 import { MAX_TEXT, bytes, capText, dateTime, prettyJson } from './format.js';
 import { navigate } from './router.js';
 
@@ -11,25 +12,9 @@ const FIELDS = ['id', 'queue', 'name', 'status', 'attempts', 'maxAttempts', 'pri
 const DATES = new Set(['runAt', 'createdAt', 'lockedAt', 'doneAt']);
 
 export function JobPage({ id }) {
-  const [job, setJob] = useState(null);
-  const [error, setError] = useState(null);
+  const { data: job, error, setError, reload: load } = useApi(`api/jobs/${enc(id)}`);
   const [notice, setNotice] = useState(null);
-
-  const load = async () => {
-    try {
-      setJob(await getJSON(`api/jobs/${enc(id)}`));
-      setError(null);
-    } catch (err) {
-      setJob(null);
-      setError(err);
-    }
-  };
-  useEffect(() => {
-    setJob(null);
-    setNotice(null);
-    void load();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [id]);
+  useEffect(() => setNotice(null), [id]);
 
   const act = (action) => async () => {
     setNotice(null);

@@ -1,28 +1,15 @@
 // Schedules: every cron schedule with its next and last run, pause/resume, and "run now".
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
-import { enc, getJSON, postJSON } from './api.js';
+import { useState } from 'preact/hooks';
+import { enc, postJSON } from './api.js';
+import { useApi } from './use-api.js';
 import { ActionButton, ErrorBox } from './components.js';
 import { dateTime } from './format.js';
 
 export function SchedulesPage() {
-  const [schedules, setSchedules] = useState(null);
-  const [error, setError] = useState(null);
+  const { data, error, setError, reload: load } = useApi('api/schedules');
+  const schedules = data ? (data.schedules ?? []) : null;
   const [triggered, setTriggered] = useState({}); // key → jobId of the last "run now"
-
-  const load = async () => {
-    try {
-      const res = await getJSON('api/schedules');
-      setSchedules(res.schedules ?? []);
-      setError(null);
-    } catch (err) {
-      setSchedules(null);
-      setError(err);
-    }
-  };
-  useEffect(() => {
-    void load();
-  }, []);
 
   const toggle = (s) => async () => {
     await postJSON(`api/schedules/${enc(s.key)}/${s.paused ? 'resume' : 'pause'}`, {});
