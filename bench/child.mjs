@@ -25,7 +25,10 @@ async function nextMessage(type) {
 // BENCH_TRACE=1: count the statements each process sends (round trips per job), by first words.
 const trace = new Map();
 if (process.env.BENCH_TRACE) {
-  const { default: pg } = await import('pg');
+  // The `pg` the system's module loads: a peer's (modulePath, in bench/peers) resolves its own copy.
+  const { createRequire } = await import('node:module');
+  const { pathToFileURL } = await import('node:url');
+  const { default: pg } = await import(cfg.modulePath ? pathToFileURL(createRequire(cfg.modulePath).resolve('pg')).href : 'pg');
   const orig = pg.Client.prototype.query;
   pg.Client.prototype.query = function (q, ...rest) {
     const text = typeof q === 'string' ? q : q?.text ?? '';
@@ -60,7 +63,7 @@ const traceReport = () =>
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 
 async function main() {
-  const { open } = await import(`./systems/${cfg.module}.mjs`);
+  const { open } = await import(cfg.modulePath ?? `./systems/${cfg.module}.mjs`); // modulePath: a peer's module in bench/peers/systems
   const sys = await open(cfg);
   try {
     if (cfg.role === 'seed') {
@@ -159,6 +162,9 @@ async function main() {
       await send({ type: 'result', single: cfg.single / (singleMs / 1000), batch: cfg.batch / (batchMs / 1000) });
     } else if (cfg.role === 'txn') {
       await send({ type: 'result', ...(await transactional(sys)) });
+    } else if (cfg.role.startsWith('steady-')) {
+      const { steadyRole } = await import('./steady-child.mjs'); // steady-worker, steady-producer (bench/lib/steady.mjs)
+      await steadyRole(sys, cfg, { send, nextMessage, now, sleep, quantile });
     }
   } finally {
     if (cfg.role !== 'burn') await Promise.race([sys.close(), sleep(10_000)]);

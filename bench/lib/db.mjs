@@ -5,6 +5,23 @@ import { startEmbeddedPostgres } from '../../scripts/embedded-postgres.mjs';
 /** The same for every system: durability off, so the bench measures the queues, not the disk. */
 export const PG_SETTINGS = ['max_connections=300', 'shared_buffers=256MB', 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off'];
 
+/** The durable pass (bench/run.mjs): the same server settings with fsync, synchronous_commit and full_page_writes on. */
+export const PG_SETTINGS_DURABLE = ['max_connections=300', 'shared_buffers=256MB', 'fsync=on', 'synchronous_commit=on', 'full_page_writes=on'];
+
+/**
+ * The durable pass's server: a second embedded Postgres with PG_SETTINGS_DURABLE, or null with
+ * DATABASE_URL set (that server is as configured; bench/run.mjs then skips the pass or, with
+ * --durable-url=<url>, runs it on the server given there).
+ */
+export async function startDurablePostgres(log, url) {
+  if (url) return { url, embedded: false, flags: 'the server at --durable-url, as configured', stop: async () => undefined };
+  if (process.env.DATABASE_URL) return null;
+  log('starting a second embedded Postgres for the durable pass (fsync, synchronous_commit, full_page_writes on)');
+  const server = await startEmbeddedPostgres({ prefix: 'nestjs-pg-queue-bench-durable-', flags: PG_SETTINGS_DURABLE });
+  log(`durable embedded Postgres on port ${server.port} (${server.dataDir})`);
+  return { url: server.url, embedded: true, flags: PG_SETTINGS_DURABLE.join(', '), stop: () => server.dispose() };
+}
+
 /** Starts the server (or uses DATABASE_URL); resolves to { url, embedded, flags, stop() }. */
 export async function startPostgres(log) {
   if (process.env.DATABASE_URL) {

@@ -1,6 +1,8 @@
 // Turns the per-run figures into the console table, latest.md, latest.json and chart.svg.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { featureReport, withoutBaselines } from './report-features.mjs';
+import { chartSeries, seriesPanel, summariseSustained, sustainedReport } from './report-sustained.mjs';
 
 const OURS = 'nestjs-pg-queue';
 
@@ -99,14 +101,21 @@ function targets(sum, json) {
     add('idle pickup p99 < 5 ms', `${fmtMs(pk.p99)} ms`, '< 5 ms', pk.p99 < 5);
   }
   const b = json.enqueue_batch_jobs_per_s;
-  if (b['graphile-worker-0.17'] != null && b[OURS] != null) add("batch enqueue >= graphile-worker's addJobs", `${fmtN(b[OURS])} vs ${fmtN(b['graphile-worker-0.17'])} jobs/s (${ratio(b[OURS], b['graphile-worker-0.17'])})`, '>= 1.00x', b[OURS] >= b['graphile-worker-0.17']);
+  if (b['graphile-worker'] != null && b[OURS] != null) add("batch enqueue >= graphile-worker's addJobs", `${fmtN(b[OURS])} vs ${fmtN(b['graphile-worker'])} jobs/s (${ratio(b[OURS], b['graphile-worker'])})`, '>= 1.00x', b[OURS] >= b['graphile-worker']);
   if (ours.large && ours.tput) add('burn-down with finished rows within 20% of empty', `${fmtN(ours.large.median)} vs ${fmtN(ours.tput.median)} jobs/s (${((100 * ours.large.median) / ours.tput.median).toFixed(0)}%)`, '>= 80%', ours.large.median >= 0.8 * ours.tput.median);
   return out;
 }
 
+/** " (peers and the -node24 row on Node 24.x)" when systems ran on another Node than the bench's (meta.nodes, per system key). */
+const otherNodes = (meta) => {
+  const other = [...new Set(Object.values(meta.nodes ?? {}))].filter((v) => `v${v}` !== meta.machine.node);
+  return other.length ? ` (peers and the -node24 row on Node ${other.join(', ')})` : '';
+};
+
 /**
  * The chart the README shows: burn-down throughput and idle pickup p50 per system key. `sum` holds,
- * per key, `tput.median`, `capped` and `pickup.p50.median` (what writeReports computes; bench/chart.mjs
+ * per key, `tput.median`, `capped`, `pickup.p50.median` and `series` (the median one-process burn-down's
+ * jobs/s per second, drawn as a third panel; what writeReports computes; bench/chart.mjs
  * rebuilds it from latest.json). Every setting of this project is drawn in blue.
  */
 export function svgChart(sum, meta) {
@@ -153,7 +162,10 @@ export function svgChart(sum, meta) {
     (v) => `${fmtMs(v)} ms`,
     rowsP.some((r) => r.v > clipAt) ? `bars marked » are cut at ${clipAt} ms; the label has the value` : null,
   );
-  parts.push(`<text x="10" y="${y + 4}" font-size="11" fill="#555">${esc(`${meta.mode} run, median of ${meta.P.runs}; ${meta.machine.cores} cores, ${meta.machine.cpu}; Node ${meta.machine.node}; Postgres ${meta.postgres}; ${meta.finishedAt.slice(0, 10)}`)}</text>`);
+  const sp = seriesPanel(chartSeries(sum), { x0: 10, y0: y, width: W - 20, title: 'Burn-down throughput over time, jobs/s in each second (the median one-process run)', esc });
+  parts.push(sp.svg);
+  y += sp.height;
+  parts.push(`<text x="10" y="${y + 4}" font-size="11" fill="#555">${esc(`${meta.mode} run, median of ${meta.P.runs}; ${meta.machine.cores} cores, ${meta.machine.cpu}; Node ${meta.machine.node}${otherNodes(meta)}; Postgres ${meta.postgres}; ${meta.finishedAt.slice(0, 10)}`)}</text>`);
   y += 16;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="-apple-system, Segoe UI, Helvetica, Arial, sans-serif">
 <rect width="100%" height="100%" fill="#fff"/>
@@ -165,7 +177,11 @@ ${parts.join('\n')}
 export function writeReports({ results, meta, P, dir, write }) {
   meta.P = P;
   meta.mode = P.mode;
-  const sum = summarise(results);
+  const sum = summarise(withoutBaselines(results));
+  const features = featureReport(results, P);
+  const sustained = Object.fromEntries(Object.keys(sum).map((k) => [k, summariseSustained(results[k])]));
+  for (const k of Object.keys(sum)) sum[k].series = sustained[k].series?.jobs_per_s;
+  const sustainedOut = sustainedReport(sum, sustained, P, meta, { table, mdTable });
   const order = Object.keys(sum);
   const ours = sum[OURS];
   const oursT = ours?.tput?.median;
@@ -180,6 +196,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     postgres: `${meta.postgres}, ${meta.postgresSetup}`,
     redis: meta.redis,
     versions: meta.versions,
+    node_per_system: meta.nodes ?? {},
     parameters: P,
     settings: Object.fromEntries(Object.values(sum).map((s) => [s.key, s.settings])),
     throughput_jobs_per_s: keyed(sum, (s) => s.tput?.median),
@@ -204,6 +221,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     if (s.pickup && s.key !== s.base) json.pickup_ms[s.key] = { p50: round(s.pickup.p50.median, 3), p95: round(s.pickup.p95.median, 3), p99: round(s.pickup.p99.median, 3), max: round(s.pickup.max.median, 3) };
   }
   json.targets = targets(sum, json);
+  Object.assign(json, features.json, sustainedOut.json);
 
   // Tables.
   const tputHeaders = ['system', 'burn-down jobs/s', 'vs ours', '2 procs', '4 procs', `${(P.largeRows / 1e6).toLocaleString('en')}M finished rows`, 'vs empty', 'peak RSS MB'];
@@ -234,7 +252,7 @@ export function writeReports({ results, meta, P, dir, write }) {
   const txnLine = ours?.txn
     ? `Transactional enqueue (nestjs-pg-queue): a TypeORM transaction inserting one row takes ${fmtMs(ours.txn.without.median)} ms at p50; with a push through its QueryRunner ${fmtMs(ours.txn.with.median)} ms: +${fmtMs(ours.txn.added.median)} ms per transaction (p50${P.runs > 1 ? `, min–max of the added ms ${fmtMs(ours.txn.added.min)}–${fmtMs(ours.txn.added.max)}` : ''}).`
     : null;
-  const capNote = Object.values(sum).some((s) => s.capped) ? `* a burn-down run was stopped at ${P.burnCapMs / 1000} s before the ${P.burnJobs.toLocaleString('en')} jobs were done; jobs/s is the jobs done in that time.` : null;
+  const capNote = Object.values(sum).some((s) => s.capped) ? `* a burn-down run was stopped before its jobs were done (one process: at ${P.burnCapMs / 1000} s of ${P.burnJobs.toLocaleString('en')} jobs; scale-out: at ${P.scaleCapMs / 1000} s of ${P.scaleJobs.toLocaleString('en')}); jobs/s is the jobs done in that time.` : null;
   const rangeNote = P.runs > 1 ? `Figures are medians of ${P.runs} runs, (min–max) in brackets.` : 'One run per scenario (--quick).';
 
   const consoleOut = [
@@ -251,6 +269,8 @@ export function writeReports({ results, meta, P, dir, write }) {
     '',
     txnLine,
     '',
+    ...(features.console ? [features.console, ''] : []),
+    ...(sustainedOut.console ? [sustainedOut.console, ''] : []),
     'Targets (issue 7)',
     table(['target', 'measured', 'goal', 'met'], json.targets.map((t) => [t.target, t.measured, t.goal, t.met ? 'yes' : 'NO']), ['l', 'l', 'l', 'l']),
     meta.skipped.length ? `\nSkipped: ${meta.skipped.map((s) => `${s.key} (${s.reason})`).join('; ')}` : '',
@@ -267,7 +287,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     '',
     `## Burn-down throughput`,
     '',
-    `${P.burnJobs.toLocaleString('en')} no-op jobs are inserted first; then worker processes (concurrency ${P.concurrency} each, booted and held at a gate until all are ready) drain them. jobs/s = jobs / (gate opened → last handler finished). The large-table column repeats the one-process burn-down with ${P.largeRows.toLocaleString('en')} finished jobs already in the table (inserted with one \`INSERT … SELECT generate_series\`). Peak RSS is the one-process worker's high-water mark (\`process.resourceUsage().maxRSS\`; Redis's own memory is not included).`,
+    `${P.burnJobs.toLocaleString('en')} no-op jobs (scale-out and the large table: ${P.scaleJobs.toLocaleString('en')}) are inserted first; then worker processes (concurrency ${P.concurrency} each, booted and held at a gate until all are ready) drain them. jobs/s = jobs / (gate opened → last handler finished). The large-table column repeats the one-process burn-down with ${P.largeRows.toLocaleString('en')} finished jobs already in the table (inserted with one \`INSERT … SELECT generate_series\`). Peak RSS is the one-process worker's high-water mark (\`process.resourceUsage().maxRSS\`; Redis's own memory is not included).`,
     '',
     mdTable(tputHeaders, tputRows, L),
     capNote ? `\n${capNote}` : '',
@@ -285,13 +305,15 @@ export function writeReports({ results, meta, P, dir, write }) {
     mdTable(enqHeaders, enqRows, L),
     '',
     txnLine ? `## Transactional enqueue\n\n${txnLine}\n` : '',
+    features.md ?? '',
+    sustainedOut.md ? `${sustainedOut.md}\n` : '',
     '## Targets (issue 7)',
     '',
     mdTable(['target', 'measured', 'goal', 'met'], json.targets.map((t) => [t.target, t.measured, t.goal, t.met ? 'yes' : '**no**']), ['l', 'l', 'l', 'l']),
     '',
     '## Settings',
     '',
-    ...Object.values(sum).map((s) => `- **${s.key}** ${meta.versions[s.key] ?? meta.versions[s.base] ?? ''}: ${s.settings ?? '?'}${s.notes.length ? ` (${s.notes.join('; ')})` : ''}`),
+    ...Object.values(sum).map((s) => `- **${s.key}** ${meta.versions[s.key] ?? meta.versions[s.base] ?? (s.key.startsWith(`${OURS}-`) ? meta.versions[OURS] : '')}${meta.nodes?.[s.key] ? `, on Node ${meta.nodes[s.key]}` : ''}: ${s.settings ?? '?'}${s.notes.length ? ` (${s.notes.join('; ')})` : ''}`),
     ...meta.skipped.map((s) => `- **${s.key}**: skipped: ${s.reason}`),
     '',
     'Each system runs on its own fresh database (Redis: its own key prefix) for every scenario run, with the same concurrency, on the same server.',
@@ -299,7 +321,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     '## Machine',
     '',
     `- ${meta.machine.cores} cores, ${meta.machine.cpu}, ${meta.machine.memoryGB} GB, ${meta.machine.os}; shared with other work: 1-minute load average ${meta.machine.loadavg1m.start} at the start, ${meta.machine.loadavg1m.end} at the end`,
-    `- Node ${meta.machine.node}; PostgreSQL ${meta.postgres}, ${meta.postgresSetup}; Redis ${meta.redis ?? 'none'}`,
+    `- Node ${meta.machine.node} (the bench and this project's rows but nestjs-pg-queue-node24; that row and the peers on the Node named in Settings); PostgreSQL ${meta.postgres}, ${meta.postgresSetup}; Redis ${meta.redis ?? 'none'}`,
     `- versions: ${Object.entries(meta.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     '',
   ].join('\n');

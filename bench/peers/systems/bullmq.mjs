@@ -1,4 +1,5 @@
-// BullMQ 5 on Redis, or BullMQ 6 with its PostgreSQL backend.
+// BullMQ 6 (bench/peers), on Node 24: on Redis (ioredis), or with its PostgreSQL backend
+// (withBackend(createPostgresBackend)). Default job options (completed jobs kept), Worker({ concurrency: N }).
 import { createRequire } from 'node:module';
 
 const QUEUE = 'bench';
@@ -6,17 +7,17 @@ const require = createRequire(import.meta.url);
 
 export async function open(ctx) {
   const onPg = ctx.variant?.backend === 'pg';
+  // The CJS build: its PostgreSQL backend loads `pg` with require() (the ESM build has no `require`).
+  const bullmq = require('bullmq');
   let Queue;
   let Worker;
   let connection;
   let extra = {};
   if (onPg) {
-    // The CJS build: its PostgreSQL backend loads `pg` with require().
-    const b6 = require('bullmq-6');
-    ({ Queue, Worker } = b6.withBackend(b6.createPostgresBackend));
+    ({ Queue, Worker } = bullmq.withBackend(bullmq.createPostgresBackend));
     connection = { connectionString: ctx.dbUrl, max: 10, migrate: true };
   } else {
-    ({ Queue, Worker } = await import('bullmq'));
+    ({ Queue, Worker } = bullmq);
     const u = new URL(ctx.redisUrl);
     connection = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
     extra = { prefix: ctx.redisPrefix };
@@ -61,16 +62,8 @@ export async function open(ctx) {
       if (worker) await worker.close();
       if (queue) await queue.close();
     },
-    async cleanup() {
-      if (!onPg) {
-        const q = await getQueue();
-        await q.obliterate({ force: true });
-        await q.close();
-        queue = null;
-      }
-    },
     settings: onPg
-      ? 'bullmq 6 withBackend(createPostgresBackend), connection { max: 10, migrate: true }, Worker({ concurrency: N }), default job options; add / addBulk'
+      ? 'withBackend(createPostgresBackend), connection { max: 10, migrate: true }, Worker({ concurrency: N }), default job options; add / addBulk'
       : 'Worker({ concurrency: N }), default job options (completed jobs kept), ioredis; add / addBulk',
   };
 }
