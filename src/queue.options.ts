@@ -18,13 +18,16 @@ export interface QueueConfig {
   /** Fallback poll of this queue. Default: the module's `pollIntervalMs`. */
   pollIntervalMs?: number;
   /**
-   * Jobs a process may claim beyond its free slots and hold in memory until a slot frees (up to
-   * 10,000). Default 0: claim only what can start now. A high-throughput setting for short jobs:
-   * claims come in larger batches and a freed slot is refilled without a round trip. The cost:
-   * prefetched jobs count as `running`, wait behind each other even if a more urgent job arrives,
-   * and if the process dies they wait for the orphan timeout before another worker takes them.
+   * Jobs a process may claim beyond its free slots and hold in memory until a slot frees.
+   * Default 'auto': hold what this process will start within about 5 ms at its measured rate
+   * (none until its first attempts finish; up to 1,000 for very short jobs), and hand back a held
+   * job that waited 20 ms. Claims then come in larger batches under a backlog of short jobs, and
+   * a held job costs nothing another process could have done sooner. A number (up to 10,000)
+   * holds that many whatever the handlers' speed; 0 claims only what can start now. Held jobs
+   * count as `running`, wait behind each other even if a more urgent job arrives, and if the
+   * process dies they wait for the orphan timeout before another worker takes them.
    */
-  prefetch?: number;
+  prefetch?: number | 'auto';
   /**
    * Default true. A job pushed by this process outside a transaction, due now, while this
    * process's worker for the queue has a free slot and no claim could find an older job, is
@@ -112,7 +115,7 @@ export interface ResolvedQueueConfig {
   name: string;
   concurrency: number;
   pollIntervalMs: number;
-  prefetch: number;
+  prefetch: number | 'auto';
   directStart: boolean;
   maxAttempts: number;
   backoff: BackoffOptions;
@@ -176,6 +179,14 @@ function positiveInt(option: string, value: unknown, fallback: number, min = 1, 
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
     throw new InvalidQueueOptionsError(option, `must be an integer ${range}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function resolvePrefetch(option: string, value: unknown): number | 'auto' {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_PREFETCH) {
+    throw new InvalidQueueOptionsError(option, `must be 'auto' or an integer from 0 to ${MAX_PREFETCH}, got ${describe(value)}`);
   }
   return value;
 }
@@ -257,7 +268,7 @@ export function resolveQueueOptions(options: QueueModuleOptions): ResolvedQueueO
       name: config.name,
       concurrency: positiveInt(`${at}.concurrency`, config.concurrency, DEFAULT_CONCURRENCY),
       pollIntervalMs: positiveInt(`${at}.pollIntervalMs`, config.pollIntervalMs, pollIntervalMs, 10),
-      prefetch: positiveInt(`${at}.prefetch`, config.prefetch, 0, 0, MAX_PREFETCH),
+      prefetch: resolvePrefetch(`${at}.prefetch`, config.prefetch),
       directStart: config.directStart ?? true,
       maxAttempts: positiveInt(`${at}.maxAttempts`, config.maxAttempts, maxAttempts),
       backoff: config.backoff ?? backoff,

@@ -23,38 +23,51 @@ export function ackFor(
   outcome: AttemptOutcome,
   ctx: { queue: string; maxAttempts: number; backoff: BackoffOptions; progress: string | null; label: string; logger: Logger },
 ): Ack {
-  const base = {
+  const snooze = outcome.error instanceof JobSnooze ? outcome.error : outcome.result instanceof JobSnooze ? outcome.result : null;
+  let status: Ack['status'] = 'done';
+  let result: string | null = null;
+  let errorValue: string | null = null;
+  let retryDelayMs = 0;
+  if (snooze) {
+    status = 'snoozed';
+    retryDelayMs = snooze.delayMs;
+  } else {
+    let error: unknown = outcome.error;
+    let failed = 'error' in outcome;
+    if (!failed && outcome.result !== undefined) {
+      try {
+        result = resultJson(outcome.result);
+      } catch (e) {
+        failed = true;
+        error = e;
+      }
+    }
+    if (failed) {
+      const last = entry.attempt >= ctx.maxAttempts || error instanceof UnrecoverableError;
+      status = last ? 'killed' : 'retrying';
+      errorValue = errorText(error);
+      if (!last) {
+        try {
+          retryDelayMs = backoffDelayMs(ctx.backoff, entry.attempt, error);
+        } catch (e) {
+          ctx.logger.error(`backoff of ${ctx.label} threw: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+  // One object of one shape per ack (a job's only allocation here, on the hot path).
+  return {
     id: entry.id,
     queue: ctx.queue,
     name: entry.name,
     durationMs: performance.now() - entry.startedAt,
     attempt: entry.attempt,
     lockedBy: entry.lockedBy,
+    status,
+    result,
+    error: errorValue,
+    retryDelayMs,
     maxAttempts: ctx.maxAttempts,
     progress: ctx.progress,
   };
-  const snooze = outcome.error instanceof JobSnooze ? outcome.error : outcome.result instanceof JobSnooze ? outcome.result : null;
-  if (snooze) return { ...base, status: 'snoozed', result: null, error: null, retryDelayMs: snooze.delayMs };
-  let error: unknown = outcome.error;
-  let failed = 'error' in outcome;
-  let result: string | null = null;
-  if (!failed && outcome.result !== undefined) {
-    try {
-      result = resultJson(outcome.result);
-    } catch (e) {
-      failed = true;
-      error = e;
-    }
-  }
-  if (!failed) return { ...base, status: 'done', result, error: null, retryDelayMs: 0 };
-  const last = entry.attempt >= ctx.maxAttempts || error instanceof UnrecoverableError;
-  let delay = 0;
-  if (!last) {
-    try {
-      delay = backoffDelayMs(ctx.backoff, entry.attempt, error);
-    } catch (e) {
-      ctx.logger.error(`backoff of ${ctx.label} threw: ${(e as Error).message}`);
-    }
-  }
-  return { ...base, status: last ? 'killed' : 'retrying', result: null, error: errorText(error), retryDelayMs: delay };
 }

@@ -1,14 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { statementNames } from '../db/identifier.js';
+import { jobsChannel, statementNames } from '../db/identifier.js';
 import { explainStatementError } from '../db/prepared-statements.js';
 import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
 import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
-import { reconcileJobsSql, releasedJob, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
+import { handBackJobsSql, reconcileJobsSql, releasedJob, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { ackParams, type Ack, type Acker } from './acker.js';
 import type { DirectStarter, StartedJobInsert } from '../direct-start/local-workers.js';
 import type { OutageSignal } from '../outage/outage-reporter.js';
 import type { ClaimCapacity, Worker } from './worker.js';
+import { HeldJobsWatch } from './held-jobs-watch.js';
 
 export interface FetcherContext {
   pool: Pool;
@@ -88,6 +89,7 @@ export class Fetcher implements DirectStarter {
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private slotWakePending = false;
+  private readonly held: HeldJobsWatch;
 
   constructor(private readonly ctx: FetcherContext) {
     this.logger = new Logger(`QueueFetcher:${ctx.queue}`);
@@ -96,6 +98,7 @@ export class Fetcher implements DirectStarter {
     this.claimName = names.claim;
     this.ackAndClaimSql = ackAndClaimSql(ctx.schemaSql);
     this.ackAndClaimName = names.ackAndClaim;
+    this.held = new HeldJobsWatch(ctx.worker, (jobs) => this.handBack(jobs, 'held too long'));
   }
 
   start(): void {
@@ -108,6 +111,7 @@ export class Fetcher implements DirectStarter {
   /** Stops claiming and clears every timer; resolves once the claims in flight (if any) are done. */
   async stop(): Promise<void> {
     this.started = false;
+    this.held.stop();
     for (const t of [this.pollTimer, this.dueTimer, this.retryTimer]) if (t) clearTimeout(t);
     this.pollTimer = this.dueTimer = this.retryTimer = null;
     while (this.work.size > 0) await Promise.all([...this.work]);
@@ -236,6 +240,7 @@ export class Fetcher implements DirectStarter {
         return;
       }
       const overflow = this.ctx.worker.start(rows, lockedBy);
+      this.held.arm();
       if (overflow.length > 0) await this.release(overflow);
     } catch (err) {
       this.failed(err);
@@ -303,6 +308,20 @@ export class Fetcher implements DirectStarter {
       this.retryTimer = null;
       this.wake();
     }, delay);
+  }
+
+  /** Hands jobs back in the background (tracked for stop()); if that fails they are reconciled. */
+  private handBack(jobs: ReleasedJob[], why: string): void {
+    const params = [...releaseJobsParams(jobs), jobsChannel(this.ctx.schema), this.ctx.queue];
+    this.track(
+      this.ctx.pool.query(handBackJobsSql(this.ctx.schemaSql), params).then(
+        () => undefined,
+        (err) => {
+          this.reconcileWanted = true;
+          this.logger.warn(`could not hand back ${jobs.length} job(s) ${why} (${(err as Error).message}); they will be reconciled or rescued`);
+        },
+      ),
+    );
   }
 
   private async release(jobs: ReleasedJob[]): Promise<void> {

@@ -1,26 +1,36 @@
 import type { ClaimedRow } from '../db/sql/claim-jobs.js';
+import type { HoldSizer } from './hold-sizer.js';
 
 /** A job claimed ahead of a free slot (see `prefetch`), held in claim order until one frees. */
 export interface Prefetched {
   row: ClaimedRow;
   lockedBy: string;
+  /** performance.now() when it was claimed. */
+  heldAt: number;
 }
 
 /**
  * The jobs a worker holds ahead of its free slots, in claim order, with a count per job name (the
- * handlers' own concurrency counts them). Suspended while the queue is paused: it then holds
- * nothing (`limit` 0) until resumed.
+ * handlers' own concurrency counts them). Its size is the queue's `prefetch`, or with 'auto' what
+ * the HoldSizer says. Suspended while the queue is paused: it then holds nothing (`limit` 0) until
+ * resumed.
  */
 export class PrefetchBuffer {
   private items: Prefetched[] = [];
   private readonly byName = new Map<string, number>();
   private suspendedValue = false;
 
-  constructor(private readonly configured: number) {}
+  constructor(private readonly configured: number | HoldSizer) {}
 
-  /** How many it may hold: the queue's `prefetch`, or none while suspended. */
+  /** How many it may hold: the queue's `prefetch` (or the sizer's figure), or none while suspended. */
   get limit(): number {
-    return this.suspendedValue ? 0 : this.configured;
+    if (this.suspendedValue) return 0;
+    return typeof this.configured === 'number' ? this.configured : this.configured.limit;
+  }
+
+  /** The sizer when `prefetch` is 'auto'. */
+  get sizer(): HoldSizer | null {
+    return typeof this.configured === 'number' ? null : this.configured;
   }
 
   get suspended(): boolean {
@@ -73,6 +83,17 @@ export class PrefetchBuffer {
     const over = this.items.splice(keep);
     for (const p of over) this.forget(p);
     return over;
+  }
+
+  /** Takes out the jobs held since before `before`. */
+  takeStale(before: number): Prefetched[] {
+    const kept: Prefetched[] = [];
+    const taken: Prefetched[] = [];
+    for (const p of this.items) (p.heldAt < before ? taken : kept).push(p);
+    if (taken.length === 0) return taken;
+    this.items = kept;
+    for (const p of taken) this.forget(p);
+    return taken;
   }
 
   /** Empties it; returns what it held. */

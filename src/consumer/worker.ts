@@ -9,6 +9,7 @@ import { abortJob, buildJob, closeTransaction, newActiveJob, type ActiveJob } fr
 import { ackFor, type AttemptOutcome } from './attempt-outcome.js';
 import { claimCapacity, type ClaimCapacity } from './claim-capacity.js';
 import type { HandlerDefinition } from './handler-definition.js';
+import { HOLD_EXPIRY_MS, HoldSizer } from './hold-sizer.js';
 import { PrefetchBuffer, type Prefetched } from './prefetch-buffer.js';
 import type { QueueEvents } from '../events/queue-events.js';
 import type { ProgressWriter } from './progress-writer.js';
@@ -21,7 +22,8 @@ export type { ClaimCapacity } from './claim-capacity.js';
  * Runs the handlers of one queue in at most `concurrency` slots (and each handler within its own
  * `concurrency`). Builds `Job<T>`, enforces `timeoutMs`, and turns each outcome into an ack. With
  * `prefetch`, up to that many claimed jobs wait in `prefetched` and start as slots free, without
- * a claim in between.
+ * a claim in between; with 'auto' (the default), what will start within a few milliseconds (see
+ * HoldSizer).
  * States: running -> draining (no new jobs; waits for in-flight) -> stopped.
  * Invariant: a job is in `prefetched` or `active` from `start()` until its outcome is queued on
  * the acker (or it is released), moving between them in one synchronous step, so it is always
@@ -34,6 +36,8 @@ export class Worker {
   private readonly prefetched: PrefetchBuffer;
   /** startPrefetched() is running: a job settled inside it (attempts exhausted) needs no second pass. */
   private startingPrefetched = false;
+  /** Held jobs started since the last expireHeld(). */
+  private startedFromHeld = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -49,7 +53,7 @@ export class Worker {
     private readonly transactions?: AttemptTransactions | null,
   ) {
     this.logger = new Logger(`QueueWorker:${queue.name}`);
-    this.prefetched = new PrefetchBuffer(queue.prefetch);
+    this.prefetched = new PrefetchBuffer(queue.prefetch === 'auto' ? new HoldSizer(queue.concurrency) : queue.prefetch);
   }
 
   get size(): number {
@@ -99,10 +103,29 @@ export class Worker {
    * share one claim and a handler's own concurrency is full); the caller releases them.
    */
   start(rows: ClaimedRow[], lockedBy: string): ReleasedJob[] {
-    for (const row of rows) this.prefetched.add({ row, lockedBy });
+    const heldAt = performance.now();
+    for (const row of rows) this.prefetched.add({ row, lockedBy, heldAt });
     this.prefetched.sort();
     this.startPrefetched();
-    return this.prefetched.trimTo(this.prefetched.limit).map(toReleased);
+    const over = this.prefetched.trimTo(this.prefetched.limit).map(toReleased);
+    this.prefetched.sizer?.holding(0, this.prefetched.length, heldAt);
+    return over;
+  }
+
+  /**
+   * With `prefetch: 'auto'`: when no held job started since the last look (`sinceMs` ago, at
+   * least HOLD_EXPIRY_MS), the handlers slowed down since the jobs were claimed, and another
+   * process may start them sooner: takes out those held past HOLD_EXPIRY_MS for the caller to
+   * hand back. (A process merely descheduled for a while has started some meanwhile.)
+   */
+  expireHeld(now = performance.now()): ReleasedJob[] {
+    const sizer = this.prefetched.sizer;
+    const progressed = this.startedFromHeld > 0;
+    this.startedFromHeld = 0;
+    if (!sizer || progressed || this.prefetched.length === 0) return [];
+    const taken = this.prefetched.takeStale(now - HOLD_EXPIRY_MS);
+    if (taken.length > 0) sizer.expired();
+    return taken.map(toReleased);
   }
 
   /** Hands back every prefetched job (on shutdown: they should not wait for our drain). */
@@ -138,6 +161,7 @@ export class Worker {
   private startPrefetched(): void {
     if (this.startingPrefetched) return;
     this.startingPrefetched = true;
+    const held = this.prefetched.length;
     try {
       for (let i = 0; i < this.prefetched.length && this.active.size < this.queue.concurrency; ) {
         const { row, lockedBy } = this.prefetched.at(i);
@@ -150,6 +174,8 @@ export class Worker {
       }
     } finally {
       this.startingPrefetched = false;
+      this.startedFromHeld += held - this.prefetched.length;
+      this.prefetched.sizer?.holding(held - this.prefetched.length, this.prefetched.length);
     }
   }
 
@@ -290,6 +316,7 @@ export class Worker {
       logger: this.logger,
     };
     const ack = ackFor(entry, outcome, ctx);
+    this.prefetched.sizer?.finished(ack.durationMs);
     if (entry.tx) {
       this.finishInTransaction(entry, entry.tx, ack, outcome, (error) => ackFor(entry, { error }, ctx));
       return;

@@ -95,8 +95,8 @@ describe('consumer: slots', () => {
     await app.close();
   });
 
-  it('with claims overlapping (short jobs of varied length), running handlers and running rows stay within the concurrency', async () => {
-    const app = await createQueueApp({ schema, queues: [{ name: 'fast', concurrency: 6 }] }, [Quick]);
+  it('with claims overlapping (short jobs of varied length) and nothing held (prefetch: 0), running handlers and running rows stay within the concurrency', async () => {
+    const app = await createQueueApp({ schema, queues: [{ name: 'fast', concurrency: 6, prefetch: 0 }] }, [Quick]);
     const sink = app.get<QueueSink>(getSinkToken('fast'));
     await sink.pushMany(Array.from({ length: 1500 }, () => ({ name: 'tick', data: {} })));
     const { maxRunningRows, samples } = await drainWatchingRunningRows('fast', 1500, 30_000, 1);

@@ -314,7 +314,7 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
   it('a stream of pushes, some started directly and some claimed, never runs more than `concurrency` at once and runs each job once', async () => {
     const schema = scope.fresh();
     // Frequent heartbeats (self-reconciliations) on purpose: they must never take a directly started job back.
-    const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 3 }], pollIntervalMs: 50, heartbeatIntervalMs: 40, orphanTimeoutMs: 120_000 });
+    const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 3, prefetch: 0 }], pollIntervalMs: 50, heartbeatIntervalMs: 40, orphanTimeoutMs: 120_000 });
     await warmUp(app, schema);
     const sink = sinkOf(app, 'direct');
     const s = pg.escapeIdentifier(schema);

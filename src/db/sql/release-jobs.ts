@@ -18,6 +18,18 @@ WHERE j.id = r.id AND j.status = 'running' AND j.locked_by = r.locked_by AND j.a
 RETURNING j.id`;
 }
 
+/**
+ * releaseJobsSql, and a NOTIFY on channel $4 for queue $5 when any row went back to `pending`,
+ * so that other processes claim them now rather than at their next poll.
+ */
+export function handBackJobsSql(s: string): string {
+  return `WITH released AS (
+${releaseJobsSql(s)}
+)
+SELECT pg_notify($4, json_build_object('queue', $5::text, 'ids', '[]'::json, 'count', count(*))::text)
+FROM released HAVING count(*) > 0`;
+}
+
 /** A claimed row, claimed under `lockedBy`, as a job to release. */
 export function releasedJob(row: { id: string; attempts: number }, lockedBy: string): ReleasedJob {
   return { id: row.id, attempt: row.attempts, lockedBy };
