@@ -30,7 +30,7 @@ function features(variant = {}) {
 }
 
 export async function open(ctx) {
-  const prefetch = ctx.variant?.prefetch ?? 0;
+  const prefetch = ctx.variant?.prefetch; // undefined: the default ('auto')
   const directStart = ctx.variant?.directStart ?? true;
   const preparedStatements = ctx.variant?.preparedStatements ?? true;
   // `transaction`: the handler runs `{ transaction: true }`. `effect`: it writes one row, through
@@ -76,7 +76,7 @@ export async function open(ctx) {
           schema: SCHEMA,
           // The seed process (no workers) also names the pauses variant's other queues, for its QueueAdmin.
           queues: [
-            { name: QUEUE, concurrency: ctx.concurrency, ...(prefetch ? { prefetch } : {}), ...(directStart ? {} : { directStart }) },
+            { name: QUEUE, concurrency: ctx.concurrency, ...(prefetch !== undefined ? { prefetch } : {}), ...(directStart ? {} : { directStart }) },
             ...(F.pauses && !workers ? [HELD_QUEUE, TOGGLED_QUEUE] : []),
           ],
           workers,
@@ -156,7 +156,7 @@ export async function open(ctx) {
       await effectsPool?.end();
     },
     settings:
-      `QueueModule.forRoot: concurrency = N per process${prefetch ? `, prefetch ${prefetch}` : ' (no prefetch: the default)'}, ` +
+      `QueueModule.forRoot: concurrency = N per process${prefetch !== undefined ? `, prefetch ${prefetch}` : " (prefetch 'auto': the default)"}, ` +
       (directStart
         ? 'directStart (the default: a push by the worker\'s own process into an idle worker is inserted claimed and starts when the INSERT returns; others go by LISTEN/NOTIFY), '
         : 'directStart: false (every push goes INSERT, NOTIFY, claim: the path of a push from another process), ') +
