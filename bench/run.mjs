@@ -408,7 +408,10 @@ async function main() {
     // --quick is a smoke run under 5 minutes: one run, a 50,000-job burn-down, scale-out 1 and 4,
     // 1,000 single pushes, a 100k-row large table, 6 s per steady rate, a smaller durable pass, and
     // no extra settings (pg-boss-batch1000, raw-sql-2x16).
-    let systems = SYSTEMS.filter((s) => (s.optIn ? ONLY?.includes(s.key) : !ONLY || ONLY.includes(s.key) || ONLY.includes(s.base)) && !(QUICK && s.fullOnly && !ONLY));
+    // --only names systems by key; a name that is no system's key names every setting of that base (e.g. pg-boss).
+    const keys = new Set(SYSTEMS.map((s) => s.key));
+    const named = (s) => ONLY.includes(s.key) || ONLY.some((n) => !keys.has(n) && n === s.base);
+    let systems = SYSTEMS.filter((s) => (s.optIn ? ONLY?.includes(s.key) : !ONLY || named(s)) && !(QUICK && s.fullOnly && !ONLY));
     if (!redis) {
       log(`NOTICE: no Redis answers at ${REDIS_URL}: skipping bullmq-redis`);
       meta.skipped.push({ key: 'bullmq-redis', reason: `no Redis at ${REDIS_URL}` });
