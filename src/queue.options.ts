@@ -19,9 +19,9 @@ export interface QueueConfig {
   pollIntervalMs?: number;
   /**
    * Jobs a process may claim beyond its free slots and hold in memory until a slot frees.
-   * Default 'auto': hold what this process will start within about 5 ms at its measured rate
+   * Default 'auto': hold what this process will start within about 10 ms at its measured rate
    * (none until its first attempts finish; up to 1,000 for very short jobs), and hand back a held
-   * job that waited 20 ms. Claims then come in larger batches under a backlog of short jobs, and
+   * job that stopped moving for 40 ms. Claims then come in larger batches under a backlog of short jobs, and
    * a held job costs nothing another process could have done sooner. A number (up to 10,000)
    * holds that many whatever the handlers' speed; 0 claims only what can start now. Held jobs
    * count as `running`, wait behind each other even if a more urgent job arrives, and if the

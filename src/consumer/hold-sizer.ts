@@ -1,5 +1,5 @@
 /** Held jobs are sized to start within this long at the measured rate. */
-export const HOLD_HORIZON_MS = 5;
+export const HOLD_HORIZON_MS = 10;
 /** A job held this long was misjudged (handlers slowed down): it is handed back. */
 export const HOLD_EXPIRY_MS = 4 * HOLD_HORIZON_MS;
 /** The most `prefetch: 'auto'` holds, however fast the handlers. */

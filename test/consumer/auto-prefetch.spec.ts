@@ -109,6 +109,8 @@ describe("consumer: prefetch 'auto' (the default)", () => {
       await waitFor('byB = 38', () => ran.byB === 38, 10_000);
       expect(ran.stalled).toBe(2);
       expect(handedBack).toBeGreaterThan(0);
+      // B's acks land (the first test's six and these 38); A's two stay running.
+      await waitFor('38 done', async () => (await pool.query(`SELECT count(*)::int AS n FROM ${schema}.jobs WHERE queue = 'burst' AND status = 'done' AND payload->>'stall' = 'true'`)).rows[0].n === 6 + 38, 10_000);
       expect(await running()).toBe(2);
     } finally {
       gate.resolve();

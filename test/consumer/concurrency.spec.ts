@@ -78,7 +78,7 @@ describe('consumer: slots', () => {
   }
 
   it('never runs more than the queue concurrency, nor more than a handler concurrency, and claims only names it handles', async () => {
-    const app = await createQueueApp({ schema, queues: [{ name: 'default', concurrency: 3 }] }, [Busy]);
+    const app = await createQueueApp({ schema, queues: [{ name: 'default', concurrency: 3, prefetch: 0 }] }, [Busy]);
     const sink = app.get<QueueSink>(getSinkToken('default'));
     const orphanName = await sink.push('no-handler-here', {});
     await sink.pushMany([

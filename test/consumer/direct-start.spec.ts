@@ -54,7 +54,8 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
   const scope = schemaScope('dir');
   const apps: INestApplication[] = [];
   const boot = async (options: TestQueueOptions) => {
-    const app = await createQueueApp({ queues: [{ name: 'direct', concurrency: 2 }], ...quiet, ...options }, [DirectProcessor]);
+    // prefetch 0: these tests pin the paths of a push (direct, or pending + NOTIFY + claim); with 'auto' a busy worker may also hold it.
+    const app = await createQueueApp({ queues: [{ name: 'direct', concurrency: 2, prefetch: 0 }], ...quiet, ...options }, [DirectProcessor]);
     apps.push(app);
     return app;
   };
@@ -144,7 +145,7 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
 
   it('a busy worker leaves the push to the usual path: inserted pending, notified, claimed when a slot frees', async () => {
     const schema = scope.fresh();
-    const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 1 }] });
+    const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 1, prefetch: 0 }] });
     await warmUp(app, schema);
     const listener = await listenJobs(schema);
     try {
@@ -167,7 +168,7 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
 
   it('is not taken for a delayed job, a push inside a transaction, or a name whose own concurrency is full', async () => {
     const schema = scope.fresh();
-    const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 4 }] });
+    const app = await boot({ schema, queues: [{ name: 'direct', concurrency: 4, prefetch: 0 }] });
     await warmUp(app, schema);
     const sink = sinkOf(app, 'direct');
 
