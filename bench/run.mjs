@@ -34,23 +34,23 @@ export const P = {
   // The one-process burn-down is sustained: 200,000 jobs, its jobs/s also recorded per second.
   // A run that is not done by burnCapMs is stopped (slow systems); scale-out and the large table drain
   // scaleJobs and stop at scaleCapMs (so that the full run stays within about 45 minutes).
-  burnJobs: QUICK ? 50_000 : 200_000,
+  burnJobs: QUICK ? 30_000 : 200_000,
   burnCapMs: QUICK ? 6_000 : 30_000,
   scaleCapMs: QUICK ? 5_000 : 15_000,
-  scaleJobs: QUICK ? 50_000 : 100_000, // the scale-out's and the large table's burn-downs
+  scaleJobs: QUICK ? 30_000 : 100_000, // the scale-out's and the large table's burn-downs
   // Steady state (bench/lib/steady.mjs): single pushes from another process at these fractions of the
   // system's one-process burn-down rate, for steadyMs each, in the first steadyRuns runs.
   steadyRates: [0.5, 0.9],
-  steadyMs: QUICK ? 6_000 : 20_000,
+  steadyMs: QUICK ? 3_000 : 20_000,
   steadyRuns: 1,
   // The durable pass (fsync, synchronous_commit, full_page_writes on): one run of the one-process
   // burn-down (burnJobs), the idle pickup (durablePickups) and the enqueue (durableSingle single pushes).
-  durablePickups: QUICK ? 100 : 300,
-  durableSingle: QUICK ? 200 : 2_000,
+  durablePickups: QUICK ? 50 : 300,
+  durableSingle: QUICK ? 100 : 2_000,
   closeCapMs: 3_000,
   scaleOut: QUICK ? [1, 4] : [1, 2, 4],
   largeRows: QUICK ? 100_000 : 1_000_000,
-  pickups: 300,
+  pickups: QUICK ? 150 : 300,
   spacingMs: 10,
   single: QUICK ? 1_000 : 5_000,
   batch: 10_000,

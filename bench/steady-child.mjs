@@ -1,11 +1,13 @@
 // The steady-state scenario's two processes (bench/lib/steady.mjs runs them; bench/child.mjs hands
 // them the opened system). `steady-worker`: a worker process that records, at each handler's start,
 // the time since the push call (the producer's wall clock travels in the job data as `t`, the phase
-// as `p`). `steady-producer`: a producer-only process that, at each `go`, pushes single jobs at a
+// as `p`). `steady-producer`: a producer-only process that, at each `go`, pushes the jobs due at each timer tick (one push, or one pushMany) at a
 // fixed rate for a fixed time, open loop, and reports the phase.
 
-/** Up to this many pushes in flight; a push due while all are out waits and may fall behind schedule. */
-export const MAX_IN_FLIGHT = 64;
+/** Up to this many push calls in flight (each a single push or a batch of the pushes due); a push due while all are out waits and may fall behind schedule. */
+export const MAX_IN_FLIGHT = 16;
+/** The most pushes one call carries. */
+const MAX_BATCH = 1_000;
 /** A push issued this long after its due time counts as behind schedule. */
 export const LATE_MS = 10;
 
@@ -75,25 +77,32 @@ async function phase(sys, { phase: p, rate, durationMs }, { send, now, sleep }) 
     const t = now();
     if (t >= end || issued >= total) break;
     const due = Math.min(total, Math.floor(((t - t0) * rate) / 1000) + 1);
-    while (issued < due && inFlight < MAX_IN_FLIGHT) {
+    // Every push due by now goes out in one call (a batch when several are due: one producer process
+    // cannot send tens of thousands of single INSERTs a second, a producer under load batches).
+    if (issued < due && inFlight < MAX_IN_FLIGHT) {
       const call = now();
-      const lag = call - (t0 + (issued * 1000) / rate);
-      if (lag > LATE_MS) late++;
-      if (lag > maxLagMs) maxLagMs = lag;
+      const n = Math.min(due - issued, MAX_BATCH);
+      for (let k = 0; k < n; k++) {
+        const lag = call - (t0 + ((issued + k) * 1000) / rate);
+        if (lag > LATE_MS) late++;
+        if (lag > maxLagMs) maxLagMs = lag;
+      }
       inFlight++;
-      issued++;
-      sys.push({ t: call, p }).then(
+      issued += n;
+      const datas = Array.from({ length: n }, () => ({ t: call, p }));
+      (n === 1 ? sys.push(datas[0]) : sys.pushBatch(datas)).then(
         () => {
           inFlight--;
-          acked++;
+          acked += n;
           kick();
         },
         () => {
           inFlight--;
-          failed++;
+          failed += n;
           kick();
         },
       );
+      continue;
     }
     if (issued < due) {
       await new Promise((r) => (wake = r)); // every slot is out: wait for a push to return

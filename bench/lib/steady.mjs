@@ -1,5 +1,5 @@
 // The steady-state scenario (bench/run.mjs, scenario key `steady`): one worker process running, and
-// a producer-only process pushing single jobs at a fixed rate (open loop, bench/steady-child.mjs)
+// a producer-only process pushing at a fixed rate (what is due at each tick in one call) (open loop, bench/steady-child.mjs)
 // for P.steadyMs, at each fraction of P.steadyRates of the system's own one-process burn-down rate.
 // One fresh database, one worker and one producer process per system; the rates in turn (the second
 // over the first one's finished jobs). Measured: push call → handler start
