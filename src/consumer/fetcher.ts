@@ -284,6 +284,7 @@ export class Fetcher implements DirectStarter {
       // Null: our heartbeat was too old for the lease fence, and nothing was inserted.
       if (row) {
         const unwanted = this.started ? this.ctx.worker.start([row], lockedBy) : [releasedJob(row, lockedBy)];
+        this.held.arm(); // held, if a claim took the slot meanwhile
         await this.release(unwanted).catch((err) => {
           this.reconcileWanted = true;
           this.logger.warn(`could not hand a directly started job back (${(err as Error).message}); it will be reconciled or rescued`);
