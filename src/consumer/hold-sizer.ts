@@ -1,6 +1,6 @@
 /** Held jobs are sized to start within this long at the measured rate. */
 export const HOLD_HORIZON_MS = 10;
-/** A job held this long was misjudged (handlers slowed down): it is handed back. */
+/** Held jobs none of which started for this long were misjudged (the handlers slowed down): they are handed back. */
 export const HOLD_EXPIRY_MS = 4 * HOLD_HORIZON_MS;
 /** The most `prefetch: 'auto'` holds, however fast the handlers. */
 export const AUTO_HOLD_MAX = 1_000;
@@ -18,8 +18,8 @@ const EWMA = 0.3;
  * when held: another process could not have started them much sooner, an urgent job arriving
  * waits behind them for about the horizon, and a crash strands no more than that.
  *
- * States: blind (no attempt finished yet: holds nothing) -> measuring; an expiry (a held job
- * waited past HOLD_EXPIRY_MS) returns it to blind until the next attempt finishes, so a worker
+ * States: blind (no attempt finished yet: holds nothing) -> measuring; an expiry (no held job
+ * started for HOLD_EXPIRY_MS, see Worker.expireHeld) returns it to blind until the next attempt finishes, so a worker
  * whose handlers all stalled stops claiming ahead instead of claiming and handing back in a loop.
  */
 export class HoldSizer {
