@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { cancelledAmongSql } from '../db/sql/cancelled.js';
+import { cancelledAmongSql, undoUnstartedAttemptsSql } from '../db/sql/cancelled.js';
+import { releaseJobsParams, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { JobCancelledError } from '../errors.js';
 import type { Worker } from './worker.js';
 
@@ -8,11 +9,14 @@ import type { Worker } from './worker.js';
  * Brings operator cancels to the jobs this process holds. A cancel NOTIFYs the ids of the running
  * jobs it cancelled on the control channel (`notified`); as the NOTIFY may be lost (a LISTEN
  * reconnect), every `intervalMs` the held ids are also checked against the table, one
- * primary-key lookup each. States: idle -> watching -> stopped; stop() awaits a check in flight.
+ * primary-key lookup each. A cancelled job held unstarted is dropped and its claim's attempt undone.
+ * States: idle -> watching -> stopped; stop() awaits a check and the undos in flight.
  */
 export class CancelWatch {
   private readonly logger = new Logger('QueueCancelWatch');
   private readonly sql: string;
+  private readonly undoSql: string;
+  private readonly undoing = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
 
@@ -23,6 +27,7 @@ export class CancelWatch {
     private readonly intervalMs: number,
   ) {
     this.sql = cancelledAmongSql(schemaSql);
+    this.undoSql = undoUnstartedAttemptsSql(schemaSql);
   }
 
   start(): void {
@@ -34,6 +39,7 @@ export class CancelWatch {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.checking;
+    await Promise.allSettled([...this.undoing]);
   }
 
   /** A control-channel message: cancels the listed jobs held here. Anything else is ignored. */
@@ -56,9 +62,21 @@ export class CancelWatch {
 
   private apply(ids: string[]): void {
     if (ids.length === 0) return;
+    const unstarted: ReleasedJob[] = [];
     for (const worker of this.workers()) {
-      const found = worker.cancel(ids, (id) => new JobCancelledError(id));
-      for (const id of found) this.logger.log(`job ${id} was cancelled: its signal is aborted`);
+      const taken = worker.cancel(ids, (id) => new JobCancelledError(id));
+      for (const id of taken.found) this.logger.log(`job ${id} was cancelled: its signal is aborted`);
+      unstarted.push(...taken.unstarted);
     }
+    if (unstarted.length > 0) this.undoAttempts(unstarted);
+  }
+
+  private undoAttempts(jobs: ReleasedJob[]): void {
+    const undo = this.pool
+      .query(this.undoSql, releaseJobsParams(jobs))
+      // Unreachable database: the attempt stays counted; the job is cancelled all the same.
+      .catch((e: unknown) => this.logger.warn(`could not undo the attempt of ${jobs.length} cancelled unstarted job(s): ${String(e)}`))
+      .finally(() => this.undoing.delete(undo));
+    this.undoing.add(undo);
   }
 }

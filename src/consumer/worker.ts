@@ -206,10 +206,12 @@ export class Worker {
   /**
    * Jobs an operator cancelled (their rows are `cancelled` already): a running one's signal is
    * aborted with `reason` and its slot stays taken until the handler returns, whose outcome is then
-   * dropped; a prefetched one is dropped unstarted. Returns the ids found here.
+   * dropped; a prefetched one is dropped unstarted. Returns the ids found here, and the claims of
+   * the unstarted ones (whose attempts the caller undoes).
    */
-  cancel(ids: Iterable<string>, reason: (id: string) => unknown): string[] {
+  cancel(ids: Iterable<string>, reason: (id: string) => unknown): { found: string[]; unstarted: ReleasedJob[] } {
     const found: string[] = [];
+    const unstarted: ReleasedJob[] = [];
     const wanted = new Set(ids);
     for (const id of wanted) {
       const entry = this.active.get(id);
@@ -220,11 +222,15 @@ export class Worker {
     }
     if (this.prefetched.has((p) => wanted.has(p.row.id))) {
       for (const p of this.prefetched.takeAll()) {
-        if (wanted.has(p.row.id)) found.push(p.row.id);
-        else this.prefetched.add(p);
+        if (!wanted.has(p.row.id)) {
+          this.prefetched.add(p);
+          continue;
+        }
+        found.push(p.row.id);
+        unstarted.push(releasedJob(p.row, p.lockedBy));
       }
     }
-    return found;
+    return { found, unstarted };
   }
 
   /** The lease under `lockedBy` expired: those jobs may already run elsewhere, so stop working on them. */

@@ -7,7 +7,7 @@ import { gates, opsApp, startedIds, starts } from './support.js';
 const UNKNOWN_ID = '01JA00000000000000000000ZZ';
 
 describe('QueueAdmin.cancel / cancelMany', () => {
-  const t = opsApp('cxl', { queues: [{ name: 'ops', concurrency: 1 }, 'side'], pollIntervalMs: 100 });
+  const t = opsApp('cxl', { queues: [{ name: 'ops', concurrency: 1 }, { name: 'side', concurrency: 1, prefetch: 3 }], pollIntervalMs: 100 });
   const sink = () => sinkOf(t.app, 'ops');
   const row = async (id: string) => (await t.scope.pool.query(`SELECT status, attempts, done_at, locked_by FROM ${t.schema}.jobs WHERE id = $1`, [id])).rows[0];
 
@@ -46,6 +46,27 @@ describe('QueueAdmin.cancel / cancelMany', () => {
     expect(r.status).toBe('cancelled');
     expect(r.attempts).toBe(1);
     expect((await t.admin.getJob(id))!.result).toBeNull();
+  });
+
+  it('a job claimed and held behind a busy slot is dropped unstarted, its attempt undone; the others run', async () => {
+    gates.set('busy', deferred<void>());
+    const busy = await sinkOf(t.app, 'side').push('work', { key: 'busy' });
+    await waitFor('the busy job running', () => startedIds().includes(busy));
+    const held = await sinkOf(t.app, 'side').pushMany([1, 2, 3].map(() => ({ name: 'work', data: {} })));
+    // Claimed (running, attempt 1) while the one slot is taken: held by the worker, not started.
+    await waitFor('the three held', async () => {
+      const { rows } = await t.scope.pool.query(`SELECT count(*)::int AS n FROM ${t.schema}.jobs WHERE id = ANY($1) AND status = 'running' AND attempts = 1`, [held]);
+      return rows[0].n === 3;
+    });
+    expect(startedIds().filter((id) => held.includes(id))).toEqual([]);
+    expect(await t.admin.cancel(held[1])).toEqual({ id: held[1], outcome: 'cancelled', status: 'cancelled' });
+    await waitFor('its attempt undone', async () => (await row(held[1])).attempts === 0);
+    gates.get('busy')!.resolve();
+    await waitFor('the other two done', async () => (await row(held[0])).status === 'done' && (await row(held[2])).status === 'done');
+    const witness = await sinkOf(t.app, 'side').push('work', {});
+    await waitFor('the witness done', async () => (await row(witness)).status === 'done');
+    expect(startedIds()).not.toContain(held[1]);
+    expect(await row(held[1])).toMatchObject({ status: 'cancelled', attempts: 0 });
   });
 
   it('a finished job is left as it is; an unknown id is not found; a malformed id is refused naming the field', async () => {
@@ -100,14 +121,24 @@ describe('QueueAdmin.cancel / cancelMany', () => {
     // A job after them has run: every claim made before the cancels has reached its handler.
     const witness = await sink().push('work', {});
     await waitFor('the witness done', async () => (await row(witness)).status === 'done');
-    const { rows } = await t.scope.pool.query(`SELECT id, status, attempts FROM ${t.schema}.jobs WHERE id = ANY($1)`, [ids]);
-    const final = new Map(rows.map((r) => [r.id, r]));
+    const finalRows = async () => {
+      const { rows } = await t.scope.pool.query(`SELECT id, status, attempts FROM ${t.schema}.jobs WHERE id = ANY($1)`, [ids]);
+      return new Map(rows.map((r) => [r.id, r]));
+    };
+    const startsOf = (id: string) => starts.filter((s) => s.id === id).length;
+    // A job claimed but held unstarted when its cancel came is dropped, and its attempt undone by a
+    // statement of its own, which may land just after the witness.
+    await waitFor('attempts count the attempts that ran', async () => {
+      const final = await finalRows();
+      return results.every((r) => final.get(r.id)!.attempts === startsOf(r.id));
+    });
+    const final = await finalRows();
     for (const r of results) {
       const f = final.get(r.id)!;
       expect(f.status, r.id).toBe(r.outcome === 'cancelled' ? 'cancelled' : 'done');
-      // Claims are counted in attempts: a job cancelled while waiting (0) never started; one
-      // cancelled while running (1) started once, before the cancel; none was claimed after it.
-      expect(starts.filter((s) => s.id === r.id).length, r.id).toBe(f.attempts);
+      // A job cancelled while waiting or while held (0) never started; one cancelled while
+      // running (1) started once, before the cancel; none was claimed after it.
+      expect(startsOf(r.id), r.id).toBe(f.attempts);
       expect(f.attempts).toBeLessThanOrEqual(1);
     }
     expect(results.filter((r) => r.outcome === 'cancelled').length).toBeGreaterThan(0);
