@@ -2,7 +2,7 @@
 // Seeds `jobs` no-op jobs (default 100,000) on an embedded Postgres with the bench's settings, drains
 // them with a worker in this process (concurrency 32), and reports jobs/s, this process's CPU per job,
 // and the Postgres processes' CPU per job (from /proc). `system` is a module of bench/systems (default
-// nestjs-pg-queue, with `prefetch`, default 500; `graphile-worker` runs 0.17 with its localQueue, as in
+// nestjs-pg-queue, with `prefetch`, default auto; `graphile-worker` runs 0.17 with its localQueue, as in
 // the bench), so one command measures a peer's cost per job beside ours.
 // PROBE_CPU_PROF=<file>: also write a V8 CPU profile of the drain alone (not the seeding) to that file.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { PG_SETTINGS } from './lib/db.mjs';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.mjs';
 
-const prefetch = Number(process.argv[2] ?? 500);
+const prefetchArg = process.argv[2] ?? 'auto';
+const prefetch = prefetchArg === 'auto' ? undefined : Number(prefetchArg); // undefined: the default ('auto')
 const N = Number(process.argv[3] ?? 100_000);
 const system = process.argv[4] ?? 'nestjs-pg-queue';
 const { open } = await import(`./systems/${system}.mjs`);
@@ -38,7 +39,7 @@ function postgresCpuMs() {
 
 const server = await startEmbeddedPostgres({ prefix: 'probe-cpu-', flags: PG_SETTINGS });
 try {
-  const ctx = { dbUrl: server.url, concurrency: 32, variant: ours ? { prefetch } : {} };
+  const ctx = { dbUrl: server.url, concurrency: 32, variant: ours ? (prefetch === undefined ? {} : { prefetch }) : { claimers: 1 } };
   const seeder = await open(ctx);
   await seeder.setup();
   await seeder.seed(N);
@@ -72,7 +73,7 @@ try {
   if (session) writeFileSync(profile, JSON.stringify((await session.post('Profiler.stop')).profile));
   const us = (ms) => ((ms * 1000) / N).toFixed(1);
   console.log(
-    `${ours ? `prefetch ${prefetch}` : system}: ${Math.round((N / wallMs) * 1000)} jobs/s over ${N}; per job: wall ${us(wallMs)} us, ` +
+    `${ours ? `prefetch ${prefetchArg}` : system}: ${Math.round((N / wallMs) * 1000)} jobs/s over ${N}; per job: wall ${us(wallMs)} us, ` +
       `worker CPU ${us((cpu.user + cpu.system) / 1000)} us (user ${us(cpu.user / 1000)}), Postgres CPU ${us(pgMs)} us`,
   );
   await sys.close();

@@ -1,7 +1,7 @@
 // `npm run bench` (full) / `npm run bench -- --quick`. See the README, section Performance.
 // Options: --quick, --runs=N, --only=key,key (system keys), --skip=scenario,scenario (burn, scale, steady,
 // pickup, enqueue, txn, large, durable), --write (write a partial run's results), --results-dir=<dir>,
-// --durable-url=<url> (the durable pass's server when DATABASE_URL is set).
+// --durable-url=<url> (the durable pass's server when DATABASE_URL is set), --procs=1,2,4 (the burn-downs' process counts).
 import { fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -48,7 +48,7 @@ export const P = {
   durablePickups: QUICK ? 50 : 300,
   durableSingle: QUICK ? 100 : 2_000,
   closeCapMs: 3_000,
-  scaleOut: QUICK ? [1, 4] : [1, 2, 4],
+  scaleOut: flag('procs')?.split(',').map(Number) ?? (QUICK ? [1, 4] : [1, 2, 4]), // --procs=1,2,4: the processes of the burn-downs
   largeRows: QUICK ? 100_000 : 1_000_000,
   pickups: QUICK ? 150 : 300,
   spacingMs: 10,
@@ -164,6 +164,13 @@ function base(sys) {
 }
 
 /** The burn-down: `jobs` already queued; `procs` worker processes; jobs/s from "go" to the last handler end. */
+/** The CPU time every process of the machine has used (user, nice, system, irq, softirq), in ms. */
+function machineBusyMs() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq] = f;
+  return ((user + nice + system + irq + softirq) * 1000) / 100; // USER_HZ ticks
+}
+
 async function burn(sys, store, procs, label, notes = {}, capMs = P.burnCapMs, jobs = P.burnJobs) {
   const children = [];
   try {
@@ -178,6 +185,7 @@ async function burn(sys, store, procs, label, notes = {}, capMs = P.burnCapMs, j
     };
     children.forEach((c, i) => c.child.on('message', (m) => m.type === 'progress' && onProgress(i, m)));
     const goAt = now();
+    const cpuAtGo = machineBusyMs();
     for (const c of children) c.send({ type: 'go' });
     let capped = false;
     for (;;) {
@@ -191,6 +199,7 @@ async function burn(sys, store, procs, label, notes = {}, capMs = P.burnCapMs, j
         break;
       }
     }
+    const busyMs = machineBusyMs() - cpuAtGo;
     for (const c of children) c.send({ type: 'stop' });
     const finals = await Promise.all(children.map((c) => withTimeout(c.result, 30_000, `${sys.key} stop`)));
     const total = finals.reduce((a, f) => a + f.done, 0);
@@ -202,8 +211,11 @@ async function burn(sys, store, procs, label, notes = {}, capMs = P.burnCapMs, j
       log(`  ${sys.key}: NOTICE: a worker process did not finish shutting down within ${P.closeCapMs / 1000} s (it was ended)`);
       notes.slowClose = (notes.slowClose ?? 0) + 1;
     }
-    log(`  ${sys.key}: ${label}: ${Math.round(tput)} jobs/s${capped ? ` (capped at ${capMs / 1000} s: ${total} jobs)` : ''}, peak RSS ${rssMB.toFixed(0)} MB`);
-    return { tput, total, capped, rssMB, series: perSecond(samples, total, lastEnd - goAt) };
+    // The machine's CPU per job (workers, Postgres, Redis, this process): on 2 busy cores the jobs/s of
+    // several processes is this cost's inverse, and it moves less with the machine's neighbours than jobs/s.
+    const cpuUsPerJob = total > 0 ? (busyMs * 1000) / total : null;
+    log(`  ${sys.key}: ${label}: ${Math.round(tput)} jobs/s${capped ? ` (capped at ${capMs / 1000} s: ${total} jobs)` : ''}, peak RSS ${rssMB.toFixed(0)} MB, machine CPU ${cpuUsPerJob?.toFixed(0) ?? '?'} us/job`);
+    return { tput, total, capped, rssMB, cpuUsPerJob, series: perSecond(samples, total, lastEnd - goAt) };
   } finally {
     await Promise.all(children.map((c) => c.kill()));
   }
@@ -239,6 +251,7 @@ async function runOnce(sys, adminUrl, results, run, opts = {}) {
           R.settings = s.settings;
           const r = await burn(sys, store, procs, `burn-down, ${procs} process${procs > 1 ? 'es' : ''}, ${tag}`, counters, procs === 1 ? P.burnCapMs : P.scaleCapMs, jobsFor(procs));
           push(`burn_${procs}`, r.tput);
+          if (r.cpuUsPerJob != null) push(`cpu_us_${procs}`, r.cpuUsPerJob);
           if (procs === 1) {
             push('rss_mb', r.rssMB);
             ((R.series ??= {}).burn_1 ??= []).push(r.series);

@@ -205,6 +205,7 @@ export class Fetcher implements DirectStarter {
     const lockedBy = this.ctx.workerId();
     const claimParams = [lockedBy, this.ctx.queue, lane.names, lane.limit, this.ctx.leaseMs];
     const began = Date.now();
+    const sent = performance.now();
     try {
       let rows: ClaimedRow[];
       if (acks.length === 0) {
@@ -239,7 +240,7 @@ export class Fetcher implements DirectStarter {
         await this.release(rows.map((r) => releasedJob(r, lockedBy)));
         return;
       }
-      const overflow = this.ctx.worker.start(rows, lockedBy);
+      const overflow = this.ctx.worker.start(rows, lockedBy, performance.now() - sent);
       this.held.arm();
       if (overflow.length > 0) await this.release(overflow);
     } catch (err) {

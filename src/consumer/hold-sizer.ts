@@ -1,5 +1,11 @@
 /** Held jobs are sized to start within this long at the measured rate. */
 export const HOLD_HORIZON_MS = 10;
+/**
+ * The horizon stretches to a claim's measured round trip, up to this: a process whose claims take
+ * 30 ms (many processes claiming on busy cores) runs dry between claims if it holds only 10 ms of
+ * work, and no other process could start those jobs sooner, as its claims take as long.
+ */
+export const HOLD_HORIZON_MAX_MS = 50;
 /** Held jobs none of which started for this long were misjudged (the handlers slowed down): they are handed back. */
 export const HOLD_EXPIRY_MS = 4 * HOLD_HORIZON_MS;
 /** The most `prefetch: 'auto'` holds, however fast the handlers. */
@@ -12,7 +18,7 @@ const EWMA = 0.3;
 
 /**
  * How many claimed jobs a worker with `prefetch: 'auto'` holds ahead of its free slots: what it
- * will start within HOLD_HORIZON_MS. Two rates bound that: the slots' turnover (concurrency over
+ * will start within HOLD_HORIZON_MS (or a claim's round trip, when that is longer). Two rates bound that: the slots' turnover (concurrency over
  * the mean attempt time), and the rate held jobs were actually started at the last time some were
  * held (the process's own CPU, the event loop). Jobs that start within milliseconds cost little
  * when held: another process could not have started them much sooner, an urgent job arriving
@@ -29,6 +35,7 @@ export class HoldSizer {
   private drainMeasuredAt = Number.NEGATIVE_INFINITY;
   private holdingSince = 0;
   private startedWhileHolding = 0;
+  private claimRoundTripMs = 0;
 
   constructor(private readonly concurrency: number) {}
 
@@ -36,7 +43,17 @@ export class HoldSizer {
     if (this.blind) return 0;
     let rate = this.concurrency / Math.max(this.meanAttemptMs, 0.001);
     if (performance.now() - this.drainMeasuredAt < RATE_STALE_MS) rate = Math.min(rate, this.drainRate);
-    return Math.min(AUTO_HOLD_MAX, Math.floor(rate * HOLD_HORIZON_MS));
+    return Math.min(AUTO_HOLD_MAX, Math.floor(rate * this.horizonMs));
+  }
+
+  /** How far ahead it holds: HOLD_HORIZON_MS, or a claim's round trip up to HOLD_HORIZON_MAX_MS. */
+  get horizonMs(): number {
+    return Math.min(HOLD_HORIZON_MAX_MS, Math.max(HOLD_HORIZON_MS, this.claimRoundTripMs));
+  }
+
+  /** A claim came back `durationMs` after it was sent. */
+  claimed(durationMs: number): void {
+    this.claimRoundTripMs = this.claimRoundTripMs === 0 ? durationMs : this.claimRoundTripMs + EWMA * (durationMs - this.claimRoundTripMs);
   }
 
   /** An attempt ended after `durationMs`. */

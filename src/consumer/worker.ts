@@ -101,9 +101,11 @@ export class Worker {
    * from an earlier claim and a newly claimed one compete in claim order), and keeps up to
    * `prefetch` more. Returns the ones it can neither start nor keep (possible when several names
    * share one claim and a handler's own concurrency is full); the caller releases them.
+   * `claimMs`: the claim's round trip, which sizes what `prefetch: 'auto'` holds.
    */
-  start(rows: ClaimedRow[], lockedBy: string): ReleasedJob[] {
+  start(rows: ClaimedRow[], lockedBy: string, claimMs?: number): ReleasedJob[] {
     const heldAt = performance.now();
+    if (claimMs !== undefined) this.prefetched.sizer?.claimed(claimMs);
     for (const row of rows) this.prefetched.add({ row, lockedBy, heldAt });
     this.prefetched.sort();
     this.startPrefetched();
