@@ -10,8 +10,8 @@ export const SYSTEMS = [
   { key: 'nestjs-pg-queue', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', txn: true },
   // The explicit settings: a fixed prefetch of 500 (as graphile-worker's localQueue), and none at all (prefetch 0, the default
   // before 'auto': claim only what can start now). Idle pickup and enqueue do not change with them.
-  { key: 'nestjs-pg-queue-prefetch500', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { prefetch: 500 }, scenarios: ['burn', 'scale', 'large'] },
-  { key: 'nestjs-pg-queue-prefetch0', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { prefetch: 0 }, scenarios: ['burn', 'scale'] },
+  { key: 'nestjs-pg-queue-prefetch500', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { prefetch: 500 }, scenarios: ['burn', 'scale', 'large'], fullOnly: true },
+  { key: 'nestjs-pg-queue-prefetch0', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { prefetch: 0 }, scenarios: ['burn', 'scale'], fullOnly: true },
   // The pickup of a push from another process (or with `directStart: false`): INSERT, NOTIFY, claim. The default
   // setting starts a job pushed by the worker's own process directly (the pickup scenario pushes from the worker's process, for every system).
   { key: 'nestjs-pg-queue-notify', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { directStart: false }, scenarios: ['pickup'] },
