@@ -18,15 +18,17 @@ const EWMA = 0.3;
 
 /**
  * How many claimed jobs a worker with `prefetch: 'auto'` holds ahead of its free slots: what it
- * will start within HOLD_HORIZON_MS (or a claim's round trip, when that is longer). Two rates bound that: the slots' turnover (concurrency over
- * the mean attempt time), and the rate held jobs were actually started at the last time some were
- * held (the process's own CPU, the event loop). Jobs that start within milliseconds cost little
- * when held: another process could not have started them much sooner, an urgent job arriving
- * waits behind them for about the horizon, and a crash strands no more than that.
+ * will start within HOLD_HORIZON_MS (or a claim's round trip, when that is longer). Two rates
+ * bound that: the slots' turnover (concurrency over the mean attempt time), and the rate held
+ * jobs were actually started at the last time some were held (the process's own CPU, the event
+ * loop). Jobs that start within milliseconds cost little when held: another process could not
+ * have started them much sooner, an urgent job arriving waits behind them for about the horizon,
+ * and a crash strands no more than that.
  *
  * States: blind (no attempt finished yet: holds nothing) -> measuring; an expiry (no held job
- * started for HOLD_EXPIRY_MS, see Worker.expireHeld) returns it to blind until the next attempt finishes, so a worker
- * whose handlers all stalled stops claiming ahead instead of claiming and handing back in a loop.
+ * started for HOLD_EXPIRY_MS, see Worker.expireHeld) returns it to blind until the next attempt
+ * finishes, so a worker whose handlers all stalled stops claiming ahead instead of claiming and
+ * handing back in a loop.
  */
 export class HoldSizer {
   private meanAttemptMs = 0;
