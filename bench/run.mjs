@@ -62,10 +62,14 @@ const t0 = performance.now();
 const isTTY = process.stdout.isTTY;
 const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s`;
 let progressShown = false;
+/** Every log line of the run, written beside the results as latest.log (per-run figures, CPU per job). */
+const logLines = [];
 function log(text) {
   if (progressShown && isTTY) process.stdout.write('\r\x1b[K');
   progressShown = false;
-  console.log(`[${elapsed()}] ${text}`);
+  const line = `[${elapsed()}] ${text}`;
+  logLines.push(line);
+  console.log(line);
 }
 let lastProgress = 0;
 function progress(text) {
@@ -492,6 +496,10 @@ async function main() {
   mkdirSync(dir, { recursive: true });
   const out = writeReports({ results, meta, P, dir, write: !ONLY && SKIP.size === 0 || args.includes('--write') });
   console.log(out.console);
+  if (out.written) {
+    writeFileSync(join(dir, 'latest.log'), `${logLines.join('\n')}\n`);
+    out.written.push('latest.log');
+  }
   log(out.written ? `wrote ${out.written.join(', ')}` : 'partial run (--only/--skip): results not written (add --write to write them)');
 }
 

@@ -27,6 +27,7 @@ function summarise(results) {
       capped: !!r.capped,
       tput: g('burn_1'),
       scale: { 1: g('burn_1'), 2: g('burn_2'), 4: g('burn_4') },
+      cpu: { 1: g('cpu_us_1'), 2: g('cpu_us_2'), 4: g('cpu_us_4') },
       large: g('large'),
       rss: g('rss_mb'),
       pickup: r.runs.pickup_p50 ? { p50: g('pickup_p50'), p95: g('pickup_p95'), p99: g('pickup_p99'), max: g('pickup_max') } : null,
@@ -205,6 +206,9 @@ export function writeReports({ results, meta, P, dir, write }) {
     enqueue_single_jobs_per_s: keyed(sum, (s) => s.single?.median),
     enqueue_batch_jobs_per_s: keyed(sum, (s) => s.batch?.median),
     scale_out_jobs_per_s: Object.fromEntries(Object.values(sum).filter((s) => s.tput).map((s) => [s.key, Object.fromEntries(Object.entries(s.scale).map(([k, v]) => [k, round(v?.median)]))])),
+    // The machine's CPU (every process) per job during each burn-down: on 2 busy cores, jobs/s with
+    // several processes is about its inverse, and it is steadier from run to run than jobs/s.
+    machine_cpu_us_per_job: Object.fromEntries(Object.values(sum).filter((s) => s.cpu[1] || s.cpu[2] || s.cpu[4]).map((s) => [s.key, Object.fromEntries(Object.entries(s.cpu).map(([k, v]) => [k, round(v?.median)]))])),
     large_table: { finished_rows: P.largeRows, jobs_per_s: keyed(sum, (s) => s.large?.median) },
     peak_rss_mb: keyed(sum, (s) => s.rss?.median, true),
     transactional_enqueue_ms: ours?.txn ? { [OURS]: { added_p50: round(ours.txn.added.median, 3), without_push_p50: round(ours.txn.without.median, 3), with_push_p50: round(ours.txn.with.median, 3) } } : {},
@@ -224,7 +228,8 @@ export function writeReports({ results, meta, P, dir, write }) {
   Object.assign(json, features.json, sustainedOut.json);
 
   // Tables.
-  const tputHeaders = ['system', 'burn-down jobs/s', 'vs ours', '2 procs', '4 procs', `${(P.largeRows / 1e6).toLocaleString('en')}M finished rows`, 'vs empty', 'peak RSS MB'];
+  const tputHeaders = ['system', 'burn-down jobs/s', 'vs ours', '2 procs', '4 procs', 'machine CPU us/job, 1 / 2 / 4 procs', `${(P.largeRows / 1e6).toLocaleString('en')}M finished rows`, 'vs empty', 'peak RSS MB'];
+  const cpuOf = (s) => (s.cpu[1] || s.cpu[2] || s.cpu[4] ? [1, 2, 4].map((n) => (s.cpu[n] ? s.cpu[n].median.toFixed(0) : '–')).join(' / ') : '–');
   const tputRows = order.filter((k) => sum[k].tput || sum[k].large).map((k) => {
     const s = sum[k];
     return [
@@ -233,6 +238,7 @@ export function writeReports({ results, meta, P, dir, write }) {
       ratio(s.tput?.median, oursT),
       fmtRange(s.scale[2], fmtN),
       fmtRange(s.scale[4], fmtN),
+      cpuOf(s),
       fmtRange(s.large, fmtN),
       s.large && s.tput ? `${((100 * s.large.median) / s.tput.median).toFixed(0)}%` : '–',
       s.rss ? s.rss.median.toFixed(0) : '–',
@@ -287,7 +293,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     '',
     `## Burn-down throughput`,
     '',
-    `${P.burnJobs.toLocaleString('en')} no-op jobs (scale-out and the large table: ${P.scaleJobs.toLocaleString('en')}) are inserted first; then worker processes (concurrency ${P.concurrency} each, booted and held at a gate until all are ready) drain them. jobs/s = jobs / (gate opened → last handler finished). The large-table column repeats the one-process burn-down with ${P.largeRows.toLocaleString('en')} finished jobs already in the table (inserted with one \`INSERT … SELECT generate_series\`). Peak RSS is the one-process worker's high-water mark (\`process.resourceUsage().maxRSS\`; Redis's own memory is not included).`,
+    `${P.burnJobs.toLocaleString('en')} no-op jobs (scale-out and the large table: ${P.scaleJobs.toLocaleString('en')}) are inserted first; then worker processes (concurrency ${P.concurrency} each, booted and held at a gate until all are ready) drain them. jobs/s = jobs / (gate opened → last handler finished). The large-table column repeats the one-process burn-down with ${P.largeRows.toLocaleString('en')} finished jobs already in the table (inserted with one \`INSERT … SELECT generate_series\`). Machine CPU per job is the CPU time of every process on the machine (workers, Postgres, Redis, the bench) from the gate to the last job, over the jobs done (\`/proc/stat\`): on 2 busy cores the several-process jobs/s is about its inverse. Peak RSS is the one-process worker's high-water mark (\`process.resourceUsage().maxRSS\`; Redis's own memory is not included).`,
     '',
     mdTable(tputHeaders, tputRows, L),
     capNote ? `\n${capNote}` : '',

@@ -1,12 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { ClaimedRow } from '../db/sql/claim-jobs.js';
 import { releasedJob, type ReleasedJob } from '../db/sql/release-jobs.js';
-import { JobPayloadError, JobTimeoutError } from '../errors.js';
-import { checkPayload, issuesText } from '../typing/payload-check.js';
 import type { ResolvedQueueConfig } from '../queue.options.js';
 import type { Ack } from './acker.js';
-import { abortJob, buildJob, closeTransaction, newActiveJob, type ActiveJob } from './active-job.js';
-import { ackFor, type AttemptOutcome } from './attempt-outcome.js';
+import { abortJob, closeTransaction, newActiveJob, type ActiveJob } from './active-job.js';
+import { AttemptRunner } from './attempt-runner.js';
 import { claimCapacity, type ClaimCapacity } from './claim-capacity.js';
 import type { HandlerDefinition } from './handler-definition.js';
 import { HOLD_EXPIRY_MS, HoldSizer } from './hold-sizer.js';
@@ -20,7 +18,7 @@ export type { ClaimCapacity } from './claim-capacity.js';
 
 /**
  * Runs the handlers of one queue in at most `concurrency` slots (and each handler within its own
- * `concurrency`). Builds `Job<T>`, enforces `timeoutMs`, and turns each outcome into an ack. With
+ * `concurrency`); each attempt, from its slot to its ack, is an AttemptRunner's. With
  * `prefetch`, up to that many claimed jobs wait in `prefetched` and start as slots free, without
  * a claim in between; with 'auto' (the default), what will start within a few milliseconds (see
  * HoldSizer).
@@ -39,6 +37,7 @@ export class Worker {
   /** Held jobs started since the last expireHeld(). */
   private startedFromHeld = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly attempts: AttemptRunner;
 
   constructor(
     private readonly queue: ResolvedQueueConfig,
@@ -47,13 +46,19 @@ export class Worker {
     private readonly onSlotFree: () => void,
     /** Writes `job.progress()` values; without one (unit tests), progress is only carried on the ack. */
     private readonly progress?: ProgressWriter,
-    private readonly events?: QueueEvents,
-    private readonly telemetry?: QueueTelemetry,
+    events?: QueueEvents,
+    telemetry?: QueueTelemetry,
     /** Present when a handler of this process runs `{ transaction: true }`. */
-    private readonly transactions?: AttemptTransactions | null,
+    transactions?: AttemptTransactions | null,
   ) {
     this.logger = new Logger(`QueueWorker:${queue.name}`);
     this.prefetched = new PrefetchBuffer(queue.prefetch === 'auto' ? new HoldSizer(queue.concurrency) : queue.prefetch);
+    const host = {
+      settle: (entry: ActiveJob, ended?: 'cancelled' | 'released') => this.settle(entry, ended),
+      ack: (ack: Ack) => this.ack(ack),
+      finished: (durationMs: number) => this.prefetched.sizer?.finished(durationMs),
+    };
+    this.attempts = new AttemptRunner(queue, host, this.logger, progress, events, telemetry, transactions);
   }
 
   get size(): number {
@@ -156,7 +161,9 @@ export class Worker {
 
   private launch(row: ClaimedRow, lockedBy: string): void {
     this.runningByName.set(row.name, (this.runningByName.get(row.name) ?? 0) + 1);
-    void this.run(row, this.handlers.get(row.name)!, lockedBy);
+    const entry = newActiveJob(row, lockedBy);
+    this.active.set(row.id, entry);
+    void this.attempts.run(entry, row, this.handlers.get(row.name)!);
   }
 
   /** Fills free slots from the prefetched jobs, most urgent first (skipping names whose handler is full). */
@@ -244,119 +251,6 @@ export class Worker {
       abortJob(job, new Error('worker lease expired; the job was handed to other workers'));
       this.settle(job);
     }
-  }
-
-  private async run(row: ClaimedRow, handler: HandlerDefinition, lockedBy: string): Promise<void> {
-    const entry = newActiveJob(row, lockedBy);
-    this.active.set(row.id, entry);
-    const maxAttempts = row.max_attempts ?? handler.maxAttempts ?? this.queue.maxAttempts;
-    if (row.attempts > maxAttempts) {
-      // A job whose previous attempt was lost with its worker, past its last attempt.
-      this.finish(entry, handler, maxAttempts, { error: new Error(`attempts exhausted (${maxAttempts}); the last attempt was lost with its worker`) });
-      return;
-    }
-    // Started before the payload check, so an attempt the schema refuses has its span and wait time too.
-    const scope = this.telemetry?.attempt({ id: row.id, queue: this.queue.name, name: row.name, attempt: row.attempts, runAt: row.run_at, metadata: row.metadata });
-    if (scope) entry.scope = scope;
-    let claimed = row;
-    if (handler.schema) {
-      // A row written by older code (or by hand) may not match: fail it for good, without the handler.
-      const checked = await checkPayload(handler.schema, row.payload);
-      if (checked.issues) {
-        this.finish(entry, handler, maxAttempts, { error: new JobPayloadError(row.id, row.name, checked.issues, issuesText(checked.issues)) });
-        return;
-      }
-      claimed = { ...row, payload: checked.value };
-    }
-    if (handler.transaction) {
-      try {
-        const tx = await this.transactions!.open();
-        // Settled while it opened (a lost lease, a shutdown): nothing may run in it.
-        if (entry.settled) return tx.destroy();
-        entry.tx = tx;
-      } catch (error) {
-        this.finish(entry, handler, maxAttempts, { error });
-        return;
-      }
-    }
-    const job = buildJob(
-      claimed,
-      this.queue.name,
-      maxAttempts,
-      entry,
-      (value) => {
-        this.progress?.changed(entry);
-        if (this.events?.wants('progress')) this.events.emit({ event: 'progress', job: { id: entry.id, queue: this.queue.name, name: entry.name, attempt: entry.attempt }, progress: value });
-      },
-      handler.label,
-    );
-    if (handler.timeoutMs !== undefined) {
-      const timeoutMs = handler.timeoutMs;
-      entry.timer = setTimeout(() => {
-        const err = new JobTimeoutError(timeoutMs);
-        abortJob(entry, err);
-        // The handler still runs: its transaction is closed under it, never committed.
-        closeTransaction(entry);
-        this.finish(entry, handler, maxAttempts, { error: err });
-      }, timeoutMs);
-    }
-    let outcome: AttemptOutcome;
-    try {
-      outcome = { result: await (scope ? scope.run(() => handler.callback(job)) : handler.callback(job)) };
-    } catch (error) {
-      outcome = { error };
-    }
-    this.finish(entry, handler, maxAttempts, outcome);
-  }
-
-  private finish(entry: ActiveJob, handler: HandlerDefinition, maxAttempts: number, outcome: AttemptOutcome): void {
-    if (entry.settled) return;
-    if (entry.cancelled) {
-      this.settle(entry, 'cancelled');
-      return;
-    }
-    const ctx = {
-      queue: this.queue.name,
-      maxAttempts,
-      backoff: handler.backoff ?? this.queue.backoff,
-      progress: entry.lastProgress,
-      label: handler.label,
-      logger: this.logger,
-    };
-    const ack = ackFor(entry, outcome, ctx);
-    this.prefetched.sizer?.finished(ack.durationMs);
-    if (entry.tx) {
-      this.finishInTransaction(entry, entry.tx, ack, outcome, (error) => ackFor(entry, { error }, ctx));
-      return;
-    }
-    if (entry.scope) {
-      entry.scope.end(ack.status, ack.status === 'retrying' || ack.status === 'killed' ? (outcome.error ?? ack.error) : undefined);
-      entry.scope = undefined;
-    }
-    // Leave `active` and queue the ack in one synchronous step (see the class invariant). The slot
-    // is freed first so that a fetcher refilling it in this turn can carry the ack in its claim.
-    this.settle(entry);
-    this.ack(ack);
-  }
-
-  /**
-   * The handler returned with its transaction open: the outcome is written in it (or, for a
-   * failure, after rolling it back). The job keeps its slot until then; a cancel, a lost lease or
-   * a shutdown arriving meanwhile no longer closes the transaction, whose fence decides.
-   */
-  private finishInTransaction(entry: ActiveJob, tx: NonNullable<ActiveJob['tx']>, ack: Ack, outcome: AttemptOutcome, failed: (error: unknown) => Ack): void {
-    entry.tx = undefined;
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = null;
-    void this.transactions!.end(tx, ack, failed).then((left) => {
-      const final = left ?? ack;
-      if (entry.scope) {
-        const failure = final.status === 'retrying' || final.status === 'killed';
-        entry.scope.end(final.status, failure ? (left === ack ? (outcome.error ?? ack.error) : final.error) : undefined);
-        entry.scope = undefined;
-      }
-      if (this.settle(entry) && left) this.ack(left);
-    });
   }
 
   /**
