@@ -236,7 +236,7 @@ export class Worker {
           continue;
         }
         found.push(p.row.id);
-        unstarted.push(releasedJob(p.row, p.lockedBy));
+        unstarted.push(toReleased(p));
       }
     }
     return { found, unstarted };
