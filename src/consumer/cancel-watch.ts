@@ -1,15 +1,17 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { cancelledAmongSql, undoUnstartedAttemptsSql } from '../db/sql/cancelled.js';
-import { releaseJobsParams, type ReleasedJob } from '../db/sql/release-jobs.js';
+import { cancelledAmongSql } from '../db/sql/cancelled.js';
+import { releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
 import { JobCancelledError } from '../errors.js';
-import type { Worker } from './worker.js';
+import type { CancelledClaim, Worker } from './worker.js';
 
 /**
  * Brings operator cancels to the jobs this process holds. A cancel NOTIFYs the ids of the running
- * jobs it cancelled on the control channel (`notified`); as the NOTIFY may be lost (a LISTEN
- * reconnect), every `intervalMs` the held ids are also checked against the table, one
- * primary-key lookup each. A cancelled job held unstarted is dropped and its claim's attempt undone.
+ * jobs it cancelled, with their attempts, on the control channel (`notified`); as the NOTIFY may
+ * be lost (a LISTEN reconnect), every `intervalMs` the held claims are also checked against the
+ * table, one primary-key lookup each. Both aim at a claim, not an id: by the time a NOTIFY is
+ * heard the job may have been retried and claimed again here. A cancelled job held unstarted is
+ * dropped and its claim's attempt undone.
  * States: idle -> watching -> stopped; stop() awaits a check and the undos in flight.
  */
 export class CancelWatch {
@@ -27,7 +29,7 @@ export class CancelWatch {
     private readonly intervalMs: number,
   ) {
     this.sql = cancelledAmongSql(schemaSql);
-    this.undoSql = undoUnstartedAttemptsSql(schemaSql);
+    this.undoSql = releaseJobsSql(schemaSql);
   }
 
   start(): void {
@@ -43,28 +45,35 @@ export class CancelWatch {
   }
 
   /** A control-channel message: cancels the listed jobs held here. Anything else is ignored. */
-  notified(message: { type?: unknown; ids?: unknown }): void {
+  notified(message: { type?: unknown; ids?: unknown; attempts?: unknown }): void {
     if (message.type !== 'cancel' || !Array.isArray(message.ids)) return;
-    this.apply(message.ids.filter((id): id is string => typeof id === 'string'));
+    const attempts = Array.isArray(message.attempts) && message.attempts.length === message.ids.length ? message.attempts : [];
+    const claims: CancelledClaim[] = [];
+    message.ids.forEach((id: unknown, i) => {
+      if (typeof id !== 'string') return;
+      const attempt = attempts[i];
+      claims.push(Number.isInteger(attempt) ? { id, attempt: attempt as number } : { id });
+    });
+    this.apply(claims);
   }
 
   /** Checks the held jobs now (also after a LISTEN reconnect, when NOTIFYs may have been missed). */
   checkNow(): void {
     if (this.checking) return;
-    const held = [...this.workers()].flatMap((w) => w.ownedIds());
+    const held = [...this.workers()].flatMap((w) => w.ownedClaims());
     if (held.length === 0) return;
     this.checking = this.pool
-      .query<{ id: string }>(this.sql, [held])
-      .then((r) => this.apply(r.rows.map((row) => row.id)))
+      .query<{ id: string; attempt: number }>(this.sql, releaseJobsParams(held))
+      .then((r) => this.apply(r.rows.map((row) => ({ id: row.id, attempt: row.attempt }))))
       .catch(() => undefined) // the database is unreachable: the outage is reported elsewhere; next tick
       .finally(() => (this.checking = null));
   }
 
-  private apply(ids: string[]): void {
-    if (ids.length === 0) return;
+  private apply(claims: CancelledClaim[]): void {
+    if (claims.length === 0) return;
     const unstarted: ReleasedJob[] = [];
     for (const worker of this.workers()) {
-      const taken = worker.cancel(ids, (id) => new JobCancelledError(id));
+      const taken = worker.cancel(claims, (id) => new JobCancelledError(id));
       for (const id of taken.found) this.logger.log(`job ${id} was cancelled: its signal is aborted`);
       unstarted.push(...taken.unstarted);
     }

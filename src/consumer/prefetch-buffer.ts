@@ -53,8 +53,8 @@ export class PrefetchBuffer {
     return this.byName.get(name) ?? 0;
   }
 
-  ids(): string[] {
-    return this.items.map((p) => p.row.id);
+  all(): readonly Prefetched[] {
+    return this.items;
   }
 
   has(test: (p: Prefetched) => boolean): boolean {

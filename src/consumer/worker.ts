@@ -29,6 +29,10 @@ export type { ClaimCapacity } from './claim-capacity.js';
  */
 export class Worker {
   private readonly logger: Logger;
+  /**
+   * Running attempts by claim (id and attempt), not by id: a cancelled handler that ignores its
+   * signal keeps its slot while the job, retried, runs again here as its next attempt.
+   */
   private readonly active = new Map<string, ActiveJob>();
   private readonly runningByName = new Map<string, number>();
   private readonly prefetched: PrefetchBuffer;
@@ -93,7 +97,13 @@ export class Worker {
   }
 
   ownedIds(): string[] {
-    return [...this.active.keys(), ...this.prefetched.ids()];
+    return this.ownedClaims().map((c) => c.id);
+  }
+
+  /** The claims running or held here: what an operator's cancel may be aimed at. */
+  ownedClaims(): ReleasedJob[] {
+    const running = [...this.active.values()].map((e) => ({ id: e.id, attempt: e.attempt, lockedBy: e.lockedBy }));
+    return [...running, ...this.prefetched.all().map(toReleased)];
   }
 
   /** What may be claimed now (see claimCapacity). */
@@ -162,7 +172,7 @@ export class Worker {
   private launch(row: ClaimedRow, lockedBy: string): void {
     this.runningByName.set(row.name, (this.runningByName.get(row.name) ?? 0) + 1);
     const entry = newActiveJob(row, lockedBy);
-    this.active.set(row.id, entry);
+    this.active.set(claimKey(row.id, row.attempts), entry);
     void this.attempts.run(entry, row, this.handlers.get(row.name)!);
   }
 
@@ -213,25 +223,26 @@ export class Worker {
   }
 
   /**
-   * Jobs an operator cancelled (their rows are `cancelled` already): a running one's signal is
-   * aborted with `reason` and its slot stays taken until the handler returns, whose outcome is then
-   * dropped; a prefetched one is dropped unstarted. Returns the ids found here, and the claims of
-   * the unstarted ones (whose attempts the caller undoes).
+   * Attempts an operator cancelled (their rows are `cancelled` already), by id and the attempt
+   * the cancel found (absent from an older process's NOTIFY: any attempt of the id): a running
+   * one's signal is aborted with `reason` and its slot stays taken until the handler returns,
+   * whose outcome is then dropped; a prefetched one is dropped unstarted. Returns the ids found
+   * here, and the claims of the unstarted ones (whose attempts the caller undoes).
    */
-  cancel(ids: Iterable<string>, reason: (id: string) => unknown): { found: string[]; unstarted: ReleasedJob[] } {
+  cancel(claims: ReadonlyArray<CancelledClaim>, reason: (id: string) => unknown): { found: string[]; unstarted: ReleasedJob[] } {
     const found: string[] = [];
     const unstarted: ReleasedJob[] = [];
-    const wanted = new Set(ids);
-    for (const id of wanted) {
-      const entry = this.active.get(id);
-      if (!entry || entry.cancelled) continue;
+    const wanted = new Map<string, number | undefined>(claims.map((c) => [c.id, c.attempt]));
+    const aimedAt = (id: string, attempt: number) => wanted.has(id) && (wanted.get(id) ?? attempt) === attempt;
+    for (const entry of this.active.values()) {
+      if (entry.cancelled || !aimedAt(entry.id, entry.attempt)) continue;
       entry.cancelled = true;
-      abortJob(entry, reason(id));
-      found.push(id);
+      abortJob(entry, reason(entry.id));
+      found.push(entry.id);
     }
-    if (this.prefetched.has((p) => wanted.has(p.row.id))) {
+    if (this.prefetched.has((p) => aimedAt(p.row.id, p.row.attempts))) {
       for (const p of this.prefetched.takeAll()) {
-        if (!wanted.has(p.row.id)) {
+        if (!aimedAt(p.row.id, p.row.attempts)) {
           this.prefetched.add(p);
           continue;
         }
@@ -265,7 +276,7 @@ export class Worker {
     closeTransaction(entry);
     if (entry.timer) clearTimeout(entry.timer);
     this.progress?.forget(entry);
-    this.active.delete(entry.id);
+    this.active.delete(claimKey(entry.id, entry.attempt));
     this.runningByName.set(entry.name, (this.runningByName.get(entry.name) ?? 1) - 1);
     if (this.prefetched.length > 0) this.startPrefetched();
     if (this.active.size === 0 && this.idleWaiters.length > 0) {
@@ -279,3 +290,10 @@ export class Worker {
 }
 
 const toReleased = (p: Prefetched): ReleasedJob => releasedJob(p.row, p.lockedBy);
+const claimKey = (id: string, attempt: number): string => `${id}/${attempt}`;
+
+/** A cancel's target: a job, and the attempt it cancelled when the NOTIFY or the check says. */
+export interface CancelledClaim {
+  id: string;
+  attempt?: number;
+}

@@ -5,6 +5,7 @@ import { Fetcher } from '../../src/consumer/fetcher.js';
 import type { HandlerDefinition } from '../../src/consumer/handler-definition.js';
 import { Worker } from '../../src/consumer/worker.js';
 import { Migrator } from '../../src/db/migrator.js';
+import { releaseJobsSql } from '../../src/db/sql/release-jobs.js';
 import { databaseUrl, schemaScope } from '../helpers/db.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 import { queueConfig } from '../helpers/queue-config.js';
@@ -18,11 +19,13 @@ class HoldingPool extends pg.Pool {
   readonly sent: string[] = [];
   held: { release: () => void } | null = null;
   holdReleases = false;
+  /** The release statement's text (releaseJobsSql of the test's schema). */
+  releaseSql = '';
 
   override query(...args: any[]): any {
     const text: string = typeof args[0] === 'string' ? args[0] : args[0].text;
     this.sent.push(text);
-    if (this.holdReleases && /SET status = 'pending'/.test(text) && !this.held) {
+    if (this.holdReleases && text === this.releaseSql && !this.held) {
       const gate = deferred<void>();
       this.held = { release: gate.resolve };
       return gate.promise.then(() => (super.query as any)(...args));
@@ -49,6 +52,7 @@ describe('Fetcher: a landed claim that hands overflow back keeps its slots until
     const s = pg.escapeIdentifier(schema);
     const pool = new HoldingPool({ connectionString: databaseUrl(), max: 4 });
     pool.on('error', () => undefined);
+    pool.releaseSql = releaseJobsSql(s);
     await new Migrator(pool, schema).migrate();
     await pool.query(`INSERT INTO ${s}.workers (worker_id, queue, lease_hash) VALUES ('w1', 'q', 'x')`);
     // Claim order is id order here: three 'free' jobs, three 'limited' ones, then two more 'free'.

@@ -1,16 +1,11 @@
-/** Which of the given jobs ($1) are cancelled: the poll-time check of the jobs a process holds, in case a cancel's NOTIFY was lost. */
-export function cancelledAmongSql(s: string): string {
-  return `SELECT id FROM ${s}.jobs WHERE id = ANY($1::text[]) AND status = 'cancelled'`;
-}
-
 /**
- * Cancelled jobs a worker had claimed but not started (held ahead of its slots, then dropped):
- * their claim's attempt is undone, so `attempts` counts the attempts that ran. Fenced by the
- * claim (locked_by, attempt) and by `cancelled`: a job retried meanwhile is left alone.
- * $1 ids, $2 attempts, $3 locked_by.
+ * Which of the claims a process holds ($1 ids, $2 attempts, $3 locked_by) were cancelled: the
+ * poll-time check, in case a cancel's NOTIFY was lost. Matched by claim, not by id: a job
+ * cancelled, retried and claimed again is a new attempt the old cancel must not touch (one
+ * retried and cancelled again, unlocked, is still at the held claim's attempt).
  */
-export function undoUnstartedAttemptsSql(s: string): string {
-  return `UPDATE ${s}.jobs j SET attempts = greatest(j.attempts - 1, 0)
-FROM unnest($1::text[], $2::int[], $3::text[]) AS r(id, attempt, locked_by)
-WHERE j.id = r.id AND j.status = 'cancelled' AND j.locked_by = r.locked_by AND j.attempts = r.attempt`;
+export function cancelledAmongSql(s: string): string {
+  return `SELECT j.id, j.attempts AS attempt FROM unnest($1::text[], $2::int[], $3::text[]) AS r(id, attempt, locked_by)
+JOIN ${s}.jobs j ON j.id = r.id
+WHERE j.status = 'cancelled' AND j.attempts = r.attempt AND (j.locked_by = r.locked_by OR j.locked_by IS NULL)`;
 }

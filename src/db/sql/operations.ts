@@ -34,34 +34,37 @@ FROM target t LEFT JOIN changed c ON c.id = t.id ORDER BY t.id`;
 
 /**
  * Waiting and running jobs become `cancelled`, finished. The processes running the running ones
- * hear it on $2 (the control channel), at most 200 ids a NOTIFY (payloads stay far below 8 kB);
- * their late acks are fenced out (they require `running`).
+ * hear it on $2 (the control channel), at most 200 ids a NOTIFY (payloads stay far below 8 kB),
+ * each with the attempt it cancelled (`attempts`, index for index): a NOTIFY heard late must not
+ * cancel the job's next attempt, claimed after a retry. Their late acks are fenced out (they
+ * require `running`).
  */
 export function cancelJobsSql(s: string): string {
   return `WITH ${lockIds(s)}, changed AS (
   UPDATE ${s}.jobs j SET status = 'cancelled', done_at = now(), locked_at = NULL
   FROM target t WHERE j.id = t.id AND t.was IN ('pending', 'retrying', 'failed', 'running')
-  RETURNING j.id, t.was
+  RETURNING j.id, t.was, j.attempts
 ), told AS (
-  SELECT pg_notify($2, json_build_object('type', 'cancel', 'ids', json_agg(id))::text)
-  FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / 200 AS grp FROM changed WHERE was = 'running') r GROUP BY grp
+  SELECT pg_notify($2, json_build_object('type', 'cancel', 'ids', json_agg(id ORDER BY id), 'attempts', json_agg(attempts ORDER BY id))::text)
+  FROM (SELECT id, attempts, (row_number() OVER (ORDER BY id) - 1) / 200 AS grp FROM changed WHERE was = 'running') r GROUP BY grp
 )
 ${report(`'cancelled'`)}`;
 }
 
 /**
  * Killed, cancelled and retrying jobs go back to `pending`, due now. $3 true: attempts start
- * again from 0; else a job with its attempts used up gets one more. `last_error` and `errors`
- * stay until the next attempt. $2 is the jobs channel: their queues are woken.
+ * again from 0; else a job with its attempts used up gets one more. A job never acked has no
+ * `max_attempts` yet (its worker resolves the handler's): it keeps none, so a job cancelled
+ * before it ran is retried with its handler's full allowance, not one attempt. `last_error` and
+ * `errors` stay until the next attempt. $2 is the jobs channel: their queues are woken.
  */
 export function retryJobsSql(s: string): string {
   return `WITH ${lockIds(s)}, changed AS (
   UPDATE ${s}.jobs j
   SET status = 'pending', run_at = now(), done_at = NULL, locked_at = NULL, locked_by = NULL,
       attempts = CASE WHEN $3 THEN 0 ELSE j.attempts END,
-      max_attempts = CASE WHEN $3 THEN j.max_attempts
-                          WHEN j.max_attempts IS NULL OR j.attempts >= j.max_attempts THEN j.attempts + 1
-                          ELSE j.max_attempts END
+      max_attempts = CASE WHEN $3 OR j.max_attempts IS NULL OR j.attempts < j.max_attempts THEN j.max_attempts
+                          ELSE j.attempts + 1 END
   FROM target t WHERE j.id = t.id AND t.was IN ('killed', 'cancelled', 'retrying', 'failed')
   RETURNING j.id, j.queue
 ), ${wakeQueues('changed')}, told AS (SELECT 1 FROM woken)

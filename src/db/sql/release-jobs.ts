@@ -6,16 +6,25 @@ export interface ReleasedJob {
 }
 
 /**
- * Returns jobs this worker holds but will not run (shutdown, or a handler cap overshoot) to
- * `pending`, undoing the attempt count the claim added. Fenced by worker id and attempt.
+ * Gives up claims this worker holds but did not start (shutdown, a pause, held too long, a claim
+ * beyond what it can hold, a cancel): each claim's attempt is undone, and a row still `running`
+ * under it goes back to `pending`. The statement may land after an operator verb moved the row
+ * on (the pool queues it behind their statements); a row cancelled since, or cancelled and
+ * retried (pending and unlocked, with `attempts` kept; perhaps cancelled again), has its attempt
+ * undone all the same, so `attempts` counts the attempts that ran. A row whose attempt count moved on (claimed again,
+ * run, retried with a reset) is another claim's and is left alone. RETURNING: the rows now
+ * pending, for the hand-back's NOTIFY.
  * $1 ids, $2 attempts, $3 locked_by.
  */
 export function releaseJobsSql(s: string): string {
   return `UPDATE ${s}.jobs j
-SET status = 'pending', attempts = greatest(j.attempts - 1, 0), locked_at = NULL, locked_by = NULL
+SET status = CASE WHEN j.status = 'running' THEN 'pending' ELSE j.status END,
+    attempts = greatest(j.attempts - 1, 0), locked_at = NULL,
+    locked_by = CASE WHEN j.status = 'running' THEN NULL ELSE j.locked_by END
 FROM unnest($1::text[], $2::int[], $3::text[]) AS r(id, attempt, locked_by)
-WHERE j.id = r.id AND j.status = 'running' AND j.locked_by = r.locked_by AND j.attempts = r.attempt
-RETURNING j.id`;
+WHERE j.id = r.id AND j.attempts = r.attempt
+  AND ((j.status IN ('running', 'cancelled') AND j.locked_by = r.locked_by) OR (j.status IN ('pending', 'cancelled') AND j.locked_by IS NULL))
+RETURNING j.id, j.status`;
 }
 
 /**
@@ -27,7 +36,7 @@ export function handBackJobsSql(s: string): string {
 ${releaseJobsSql(s)}
 )
 SELECT pg_notify($4, json_build_object('queue', $5::text, 'ids', '[]'::json, 'count', count(*))::text)
-FROM released HAVING count(*) > 0`;
+FROM released WHERE status = 'pending' HAVING count(*) > 0`;
 }
 
 /** A claimed row, claimed under `lockedBy`, as a job to release. */
