@@ -1,4 +1,4 @@
-// `node bench/probe.mjs [system]`: where the idle pickup latency goes (push call, INSERT, NOTIFY, claim, handler start), medians over 200 pushes.
+// `node bench/probe.mjs [system] [notify]` (notify: directStart off, the path of a push from another process): where the idle pickup latency goes (push call, INSERT, NOTIFY, claim, handler start), medians over 200 pushes.
 // With this project's default (directStart) there is no NOTIFY and no claim: the handler starts after the INSERT's reply.
 import pg from 'pg';
 import { performance } from 'node:perf_hooks';
@@ -28,7 +28,7 @@ pg.Client.prototype.emit = function (name, ...a) {
 const { startPostgres, createDatabase } = await import('/work/main/bench/lib/db.mjs');
 const server = await startPostgres(() => {});
 const url = await createDatabase(server.url, 'probe');
-const sys = await (await import('/work/main/bench/systems/' + (process.argv[2] ?? 'nestjs-pg-queue') + '.mjs')).open({ dbUrl: url, concurrency: 32, variant: { claimers: 1 } });
+const sys = await (await import('/work/main/bench/systems/' + (process.argv[2] ?? 'nestjs-pg-queue') + '.mjs')).open({ dbUrl: url, concurrency: 32, variant: { claimers: 1, ...(process.argv[3] === 'notify' ? { directStart: false } : {}) } });
 await sys.setup();
 const res = [];
 let cur;
