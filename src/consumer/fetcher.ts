@@ -1,15 +1,17 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { jobsChannel, statementNames } from '../db/identifier.js';
+import { jobsChannel } from '../db/identifier.js';
 import { explainStatementError } from '../db/prepared-statements.js';
-import { ackAndClaimSql } from '../db/sql/ack-and-claim.js';
-import { claimJobsSql, type ClaimedRow } from '../db/sql/claim-jobs.js';
-import { handBackJobsSql, reconcileJobsSql, releasedJob, releaseJobsParams, releaseJobsSql, type ReleasedJob } from '../db/sql/release-jobs.js';
-import { ackParams, type Ack, type Acker } from './acker.js';
+import type { ClaimedRow } from '../db/sql/claim-jobs.js';
+import { releasedJob, type ReleasedJob } from '../db/sql/release-jobs.js';
+import type { Ack, Acker } from './acker.js';
 import type { DirectStarter, StartedJobInsert } from '../direct-start/local-workers.js';
 import type { OutageSignal } from '../outage/outage-reporter.js';
 import type { ClaimCapacity, Worker } from './worker.js';
+import { ClaimReturns } from './claim-returns.js';
+import { ClaimStatements, type ClaimParams } from './claim-statements.js';
 import { HeldJobsWatch } from './held-jobs-watch.js';
+import { WakeTimers } from './wake-timers.js';
 
 export interface FetcherContext {
   pool: Pool;
@@ -48,8 +50,9 @@ interface Lane extends ClaimCapacity {
  * The one fetcher of a queue in this process, shared by all its handlers.
  *
  * States: stopped (initial) -> started -> stopped. While started it claims when woken: by a
- * NOTIFY of its queue, by its poll tick, by a bus reconnect (catch-up), by a timer for the
- * earliest known future run_at, and by a freed slot when the last claim suggested more work.
+ * NOTIFY of its queue, by a bus reconnect (catch-up), and through its WakeTimers by its poll
+ * tick, by the earliest known future run_at, and by a freed slot when the last claim suggested
+ * more work.
  * Invariants: at most MAX_LANES claims are in flight, and together they never ask for more jobs
  * than the worker has room for (free slots, plus free prefetch places: see Worker.capacity; each
  * claim reserves its limit until it lands); a wake while no claim
@@ -59,10 +62,7 @@ interface Lane extends ClaimCapacity {
  */
 export class Fetcher implements DirectStarter {
   private readonly logger: Logger;
-  private readonly claimSql: string;
-  private readonly claimName: string;
-  private readonly ackAndClaimSql: string;
-  private readonly ackAndClaimName: string;
+  private readonly statements: ClaimStatements;
   private started = false;
   private readonly lanes = new Set<Lane>();
   /** Claims and reconciliations in flight, for stop(). */
@@ -83,28 +83,24 @@ export class Fetcher implements DirectStarter {
   private skippedNames = false;
   private wakeSeq = 0;
   private reconcileWanted = true;
-  private pollTimer: NodeJS.Timeout | null = null;
-  private dueTimer: NodeJS.Timeout | null = null;
-  private dueAt = Number.POSITIVE_INFINITY;
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
-  private slotWakePending = false;
+  private readonly timers: WakeTimers;
   private readonly held: HeldJobsWatch;
+  private readonly returns: ClaimReturns;
 
   constructor(private readonly ctx: FetcherContext) {
     this.logger = new Logger(`QueueFetcher:${ctx.queue}`);
-    this.claimSql = claimJobsSql(ctx.schemaSql);
-    const names = statementNames(ctx.schema);
-    this.claimName = names.claim;
-    this.ackAndClaimSql = ackAndClaimSql(ctx.schemaSql);
-    this.ackAndClaimName = names.ackAndClaim;
+    this.statements = new ClaimStatements(ctx.pool, ctx.schemaSql, ctx.schema, ctx.statementName);
+    this.timers = new WakeTimers(ctx.pollIntervalMs, () => this.wake());
     this.held = new HeldJobsWatch(ctx.worker, (jobs) => this.handBack(jobs, 'held too long'));
+    this.returns = new ClaimReturns(ctx.pool, ctx.schemaSql, jobsChannel(ctx.schema), ctx.queue);
   }
 
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.pollTimer = setInterval(() => this.wake(), this.ctx.pollIntervalMs);
+    this.timers.start();
     this.wake();
   }
 
@@ -112,8 +108,9 @@ export class Fetcher implements DirectStarter {
   async stop(): Promise<void> {
     this.started = false;
     this.held.stop();
-    for (const t of [this.pollTimer, this.dueTimer, this.retryTimer]) if (t) clearTimeout(t);
-    this.pollTimer = this.dueTimer = this.retryTimer = null;
+    this.timers.stop();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     while (this.work.size > 0) await Promise.all([...this.work]);
   }
 
@@ -130,28 +127,14 @@ export class Fetcher implements DirectStarter {
    * slots freed together (short handlers finish in bursts) are refilled by one claim, not one each.
    */
   slotFreed(): void {
-    if ((!this.mayHaveMore && !this.skippedNames) || this.slotWakePending) return;
+    if (!this.mayHaveMore && !this.skippedNames) return;
     this.skippedNames = false;
-    this.slotWakePending = true;
-    setImmediate(() => {
-      this.slotWakePending = false;
-      this.wake();
-    });
+    this.timers.soon();
   }
 
   /** Wake when a job becomes due in `delayMs` (a hint: polling still guarantees pickup). */
   wakeIn(delayMs: number): void {
-    if (!this.started || !(delayMs >= 0)) return;
-    const at = Date.now() + delayMs;
-    if (this.dueTimer && at >= this.dueAt) return;
-    if (this.dueTimer) clearTimeout(this.dueTimer);
-    this.dueAt = at;
-    // Timers cap at ~24.8 days; a later job is found by polling anyway.
-    this.dueTimer = setTimeout(() => {
-      this.dueTimer = null;
-      this.dueAt = Number.POSITIVE_INFINITY;
-      this.wake();
-    }, Math.min(delayMs + 1, 2 ** 31 - 1));
+    this.timers.wakeIn(delayMs);
   }
 
   /** Ask for a check of jobs marked running under our id that we do not hold (run before the next claim). */
@@ -203,19 +186,17 @@ export class Fetcher implements DirectStarter {
   private async claim(lane: Lane, acks: Ack[]): Promise<void> {
     const seq = this.wakeSeq;
     const lockedBy = this.ctx.workerId();
-    const claimParams = [lockedBy, this.ctx.queue, lane.names, lane.limit, this.ctx.leaseMs];
+    const claimParams: ClaimParams = [lockedBy, this.ctx.queue, lane.names, lane.limit, this.ctx.leaseMs];
     const began = Date.now();
     const sent = performance.now();
     try {
       let rows: ClaimedRow[];
       if (acks.length === 0) {
-        rows = (await this.ctx.pool.query<ClaimedRow>({ name: this.ctx.statementName(this.claimName), text: this.claimSql, values: claimParams })).rows;
+        rows = await this.statements.claim(claimParams);
       } else {
         let result: Array<ClaimedRow & { acked: boolean }>;
         try {
-          // Prepared, as the acks alone are (see Acker.flush): parsing and planning this statement
-          // cost about as much as running it.
-          result = (await this.ctx.pool.query({ name: this.ctx.statementName(this.ackAndClaimName), text: this.ackAndClaimSql, values: [...ackParams(acks), ...claimParams] })).rows;
+          result = await this.statements.ackAndClaim(acks, claimParams);
         } catch (err) {
           this.ctx.acker.giveBack(acks);
           throw err;
@@ -314,31 +295,26 @@ export class Fetcher implements DirectStarter {
 
   /** Hands jobs back in the background (tracked for stop()); if that fails they are reconciled. */
   private handBack(jobs: ReleasedJob[], why: string): void {
-    const params = [...releaseJobsParams(jobs), jobsChannel(this.ctx.schema), this.ctx.queue];
     this.track(
-      this.ctx.pool.query(handBackJobsSql(this.ctx.schemaSql), params).then(
-        () => undefined,
-        (err) => {
-          this.reconcileWanted = true;
-          this.logger.warn(`could not hand back ${jobs.length} job(s) ${why} (${(err as Error).message}); they will be reconciled or rescued`);
-        },
-      ),
+      this.returns.handBack(jobs).catch((err) => {
+        this.reconcileWanted = true;
+        this.logger.warn(`could not hand back ${jobs.length} job(s) ${why} (${(err as Error).message}); they will be reconciled or rescued`);
+      }),
     );
   }
 
-  private async release(jobs: ReleasedJob[]): Promise<void> {
-    if (jobs.length === 0) return;
-    await this.ctx.pool.query(releaseJobsSql(this.ctx.schemaSql), releaseJobsParams(jobs));
+  private release(jobs: ReleasedJob[]): Promise<void> {
+    return this.returns.release(jobs);
   }
 
   private async reconcile(): Promise<void> {
     this.reconciling = true;
     try {
       const held = [...this.ctx.worker.ownedIds(), ...this.ctx.acker.ownedIds(this.ctx.queue)];
-      const r = await this.ctx.pool.query(reconcileJobsSql(this.ctx.schemaSql), [this.ctx.queue, this.ctx.workerId(), held]);
+      const returned = await this.returns.reconcile(this.ctx.workerId(), held);
       this.reconcileWanted = false;
-      if ((r.rowCount ?? 0) > 0) {
-        this.logger.warn(`returned ${r.rowCount} job(s) marked running under this worker but not held by it to pending`);
+      if (returned > 0) {
+        this.logger.warn(`returned ${returned} job(s) marked running under this worker but not held by it to pending`);
         this.mayHaveMore = true;
       }
     } catch (err) {
