@@ -5,6 +5,8 @@
 // nestjs-pg-queue, with `prefetch`, default auto; `graphile-worker` runs 0.17 with its localQueue, as in
 // the bench), so one command measures a peer's cost per job beside ours.
 // PROBE_CPU_PROF=<file>: also write a V8 CPU profile of the drain alone (not the seeding) to that file.
+// PROBE_HEAP_PROF=<file>: a sampling heap profile of the drain's allocations (collected ones included), and
+// the bytes allocated per job by allocation site are printed (the top 25).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
@@ -52,14 +54,17 @@ try {
   let cpu0;
   let pg0 = 0;
   const profile = process.env.PROBE_CPU_PROF;
-  const session = profile ? new Session() : null;
+  const heapProfile = process.env.PROBE_HEAP_PROF;
+  const session = profile || heapProfile ? new Session() : null;
   if (session) {
     session.connect();
-    await session.post('Profiler.enable');
+    if (profile) await session.post('Profiler.enable');
+    if (heapProfile) await session.post('HeapProfiler.enable');
   }
   await sys.startWorker(() => {
     if (done === 0) {
-      if (session) void session.post('Profiler.start');
+      if (profile) void session.post('Profiler.start');
+      if (heapProfile) void session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
       t0 = performance.now();
       cpu0 = process.cpuUsage();
       pg0 = postgresCpuMs();
@@ -70,7 +75,12 @@ try {
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const pgMs = postgresCpuMs() - pg0;
-  if (session) writeFileSync(profile, JSON.stringify((await session.post('Profiler.stop')).profile));
+  if (profile) writeFileSync(profile, JSON.stringify((await session.post('Profiler.stop')).profile));
+  if (heapProfile) {
+    const { profile: heap } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(heapProfile, JSON.stringify(heap));
+    printAllocationSites(heap, N);
+  }
   const us = (ms) => ((ms * 1000) / N).toFixed(1);
   console.log(
     `${ours ? `prefetch ${prefetchArg}` : system}: ${Math.round((N / wallMs) * 1000)} jobs/s over ${N}; per job: wall ${us(wallMs)} us, ` +
@@ -79,4 +89,21 @@ try {
   await sys.close();
 } finally {
   await server.dispose();
+}
+
+/** Bytes allocated per job by the function that allocated them (self), from a sampling heap profile. */
+function printAllocationSites(heap, jobs) {
+  const bySite = new Map();
+  let total = 0;
+  const walk = (node) => {
+    const f = node.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+    const bytes = node.selfSize;
+    total += bytes;
+    bySite.set(key, (bySite.get(key) ?? 0) + bytes);
+    for (const c of node.children) walk(c);
+  };
+  walk(heap.head);
+  console.log(`allocated: ${(total / jobs).toFixed(0)} bytes per job (sampled)`);
+  for (const [k, b] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(b / jobs).toFixed(0).padStart(7)} B/job  ${k}`);
 }
