@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { numberArray, textArray } from '../db/array-literal.js';
 import { explainStatementError } from '../db/prepared-statements.js';
 import { completeJobsSql, type AckStatus } from '../db/sql/complete-jobs.js';
 import type { OutageSignal } from '../outage/outage-reporter.js';
@@ -27,22 +28,23 @@ export interface Ack {
 const MAX_BATCH = 128;
 
 /**
- * The nine arrays both the ack statement and the ack-and-claim statement bind, in order. Sorted
+ * The nine arrays both the ack statement and the ack-and-claim statement bind, in order, as array
+ * literals (see array-literal). Sorted
  * by id: the statement locks rows in this order, as the operator verbs do (see db/sql/operations),
  * so an ack and a bulk cancel never wait on each other in a cycle.
  */
 export function ackParams(unsorted: Ack[]): unknown[] {
   const batch = unsorted.length > 1 ? [...unsorted].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : unsorted;
   return [
-    batch.map((a) => a.id),
-    batch.map((a) => a.attempt),
-    batch.map((a) => a.lockedBy),
-    batch.map((a) => a.status),
-    batch.map((a) => a.result),
-    batch.map((a) => a.error),
-    batch.map((a) => a.retryDelayMs),
-    batch.map((a) => a.maxAttempts),
-    batch.map((a) => a.progress),
+    textArray(batch.map((a) => a.id)),
+    numberArray(batch.map((a) => a.attempt)),
+    textArray(batch.map((a) => a.lockedBy)),
+    textArray(batch.map((a) => a.status)),
+    textArray(batch.map((a) => a.result)),
+    textArray(batch.map((a) => a.error)),
+    numberArray(batch.map((a) => a.retryDelayMs)),
+    numberArray(batch.map((a) => a.maxAttempts)),
+    textArray(batch.map((a) => a.progress)),
   ];
 }
 

@@ -66,8 +66,8 @@ export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, en
     attempt: row.attempts,
     maxAttempts,
     priority: row.priority,
-    runAt: row.run_at,
-    createdAt: row.created_at,
+    runAt: new Date(row.run_at),
+    createdAt: new Date(row.created_at),
     metadata: row.metadata,
     idempotencyKey: row.idempotency_key,
     get signal() {

@@ -48,7 +48,7 @@ export class AttemptRunner {
       return;
     }
     // Started before the payload check, so an attempt the schema refuses has its span and wait time too.
-    const scope = this.telemetry?.attempt({ id: row.id, queue: this.queue.name, name: row.name, attempt: row.attempts, runAt: row.run_at, metadata: row.metadata });
+    const scope = this.telemetry?.attempt({ id: row.id, queue: this.queue.name, name: row.name, attempt: row.attempts, runAt: new Date(row.run_at), metadata: row.metadata });
     if (scope) entry.scope = scope;
     let claimed = row;
     if (handler.schema) {

@@ -110,5 +110,5 @@ export class PrefetchBuffer {
 }
 
 function claimOrder(a: ClaimedRow, b: ClaimedRow): number {
-  return b.priority - a.priority || a.run_at.getTime() - b.run_at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return b.priority - a.priority || a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -114,7 +114,7 @@ export class QueueSink {
         values: [id, this.queue, job.name, job.payload, job.maxAttempts, job.priority, job.metadata, job.idempotencyKey, lockedBy, leaseMs],
       });
       if (r.rows.length === 0) return null;
-      const createdAt = r.rows[0].created_at;
+      const createdAt = r.rows[0].created_at.getTime();
       // The row as a claim returns it. `payload` and `metadata` are the validated JSON texts,
       // parsed: equal values, though an object's keys keep the pushed order where jsonb's output
       // would sort them.

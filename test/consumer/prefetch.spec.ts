@@ -185,8 +185,8 @@ describe('consumer: prefetch and a lost lease', () => {
       attempts: 1,
       max_attempts: null,
       priority: 0,
-      run_at: new Date(0),
-      created_at: new Date(0),
+      run_at: 0,
+      created_at: 0,
       metadata: {},
       idempotency_key: null,
     });
