@@ -173,7 +173,7 @@ export class Worker {
     this.runningByName.set(row.name, (this.runningByName.get(row.name) ?? 0) + 1);
     const entry = newActiveJob(row, lockedBy);
     this.active.set(claimKey(row.id, row.attempts), entry);
-    void this.attempts.run(entry, row, this.handlers.get(row.name)!);
+    this.attempts.run(entry, row, this.handlers.get(row.name)!);
   }
 
   /** Fills free slots from the prefetched jobs, most urgent first (skipping names whose handler is full). */
