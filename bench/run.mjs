@@ -498,7 +498,7 @@ async function main() {
   console.log(out.console);
   if (out.written) {
     writeFileSync(join(dir, 'latest.log'), `${logLines.join('\n')}\n`);
-    out.written.push('latest.log');
+    out.written.push(join(dir, 'latest.log'));
   }
   log(out.written ? `wrote ${out.written.join(', ')}` : 'partial run (--only/--skip): results not written (add --write to write them)');
 }

@@ -336,5 +336,5 @@ export function writeReports({ results, meta, P, dir, write }) {
   if (!write) return { console: consoleOut, written: null };
   const files = { 'latest.md': md, 'latest.json': `${JSON.stringify(json, null, 2)}\n`, 'chart.svg': svg };
   for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
-  return { console: consoleOut, written: Object.keys(files).map((f) => `bench/results/${f}`) };
+  return { console: consoleOut, written: Object.keys(files).map((f) => join(dir, f)) };
 }
