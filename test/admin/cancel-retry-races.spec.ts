@@ -30,9 +30,9 @@ describe('cancel and retry against the claim they were aimed at', () => {
     expect(await t.admin.retry(id)).toMatchObject({ outcome: 'retried' });
     await waitFor('attempt 2 running', () => startOf(id, 2) !== undefined);
     const attempt2 = startOf(id, 2)!.job;
-    // The first cancel's NOTIFY again (as a slow listener would hear it), with a marker job the
-    // same message really cancels: once the marker's signal aborts, the message has been applied.
-    await t.scope.pool.query(`UPDATE ${t.schema}.jobs SET status = 'cancelled' WHERE id = $1`, [marker]);
+    // The first cancel's NOTIFY again (as a slow listener would hear it), naming also the marker's
+    // running attempt: once the marker's signal aborts, the message has been applied. (The marker's
+    // row is not cancelled, so the poll-time check never aborts it: only this message does.)
     const replay = { type: 'cancel', ids: [id, marker], attempts: [1, 1] };
     await t.scope.pool.query('SELECT pg_notify($1, $2)', [controlChannel(t.schema), JSON.stringify(replay)]);
     await waitFor('the marker aborted', () => startOf(marker, 1)!.job.signal.aborted);
@@ -47,15 +47,23 @@ describe('cancel and retry against the claim they were aimed at', () => {
     const witness = await sinkOf(t.app, 'ops').push('work', {});
     await waitFor('the witness done', async () => (await row(witness)).status === 'done');
     expect(starts.filter((s) => s.id === id).map((s) => s.attempt)).toEqual([1, 2]);
+    // The marker's outcome was dropped as a cancelled one's: its row is cancelled for real now.
+    expect(await t.admin.cancel(marker)).toMatchObject({ outcome: 'cancelled' });
   });
 
   it('a job cancelled before it ran, then retried, keeps its handler allowance of attempts', async () => {
     const id = await sinkOf(t.app, 'ops').push('work', { key: 'flaky' }, { delayMs: 60_000 });
     failUntil.set('flaky', 2);
+    const gate = deferred<void>();
+    gates.set('flaky', gate);
     expect(await t.admin.cancel(id)).toMatchObject({ outcome: 'cancelled' });
     expect(await t.admin.retry(id)).toMatchObject({ outcome: 'retried' });
-    // Not pinned to one more attempt: the worker resolves the handler's (the module default, 25).
-    expect((await row(id)).max_attempts).toBeNull();
+    // Not pinned to one more attempt: until the first ack the row has none, and the worker resolves
+    // the handler's (the module default, 25). The gate holds attempt 1 before its ack.
+    await waitFor('attempt 1 running', () => startOf(id, 1) !== undefined);
+    expect(await row(id)).toMatchObject({ status: 'running', attempts: 1, max_attempts: null });
+    expect(startOf(id, 1)!.job.maxAttempts).toBe(25);
+    gate.resolve();
     await waitFor('done after two failures', async () => (await row(id)).status === 'done', 10_000);
     expect(await row(id)).toMatchObject({ attempts: 3, max_attempts: 25 });
   });
