@@ -29,6 +29,14 @@ describe('operator verbs racing the workers', () => {
     }
   });
 
+});
+
+describe('operator verbs racing claims, held jobs and hand-backs', () => {
+  // No rescuer in the way (the default orphan timeout): a worker starved of CPU for 200 ms would
+  // lose its running jobs to a rescue, which counts their attempt by design, and this test counts
+  // attempts against handler starts.
+  const t = opsApp('rcr', { queues: [{ name: 'ops', concurrency: 8 }, 'side'], pollIntervalMs: 50 });
+
   it('cancel, retry and cancel of each job at once: each ends done or cancelled, every claim counted, nothing claimed after the last cancel', async () => {
     // Several rounds: the verbs race claims, held jobs, hand-backs and NOTIFYs in many orders.
     for (let round = 0; round < 5; round++) {
