@@ -17,7 +17,7 @@ import type { CancelledClaim, Worker } from './worker.js';
 export class CancelWatch {
   private readonly logger = new Logger('QueueCancelWatch');
   private readonly sql: string;
-  private readonly undoSql: string;
+  private readonly releaseSql: string;
   private readonly undoing = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
@@ -29,7 +29,7 @@ export class CancelWatch {
     private readonly intervalMs: number,
   ) {
     this.sql = cancelledAmongSql(schemaSql);
-    this.undoSql = releaseJobsSql(schemaSql);
+    this.releaseSql = releaseJobsSql(schemaSql);
   }
 
   start(): void {
@@ -82,7 +82,7 @@ export class CancelWatch {
 
   private undoAttempts(jobs: ReleasedJob[]): void {
     const undo = this.pool
-      .query(this.undoSql, releaseJobsParams(jobs))
+      .query(this.releaseSql, releaseJobsParams(jobs))
       // Unreachable database: the attempt stays counted; the job is cancelled all the same.
       .catch((e: unknown) => this.logger.warn(`could not undo the attempt of ${jobs.length} cancelled unstarted job(s): ${String(e)}`))
       .finally(() => this.undoing.delete(undo));

@@ -218,12 +218,12 @@ export class Fetcher implements DirectStarter {
       }
       if (!this.started) {
         // Stopped while claiming: hand the jobs straight back.
-        await this.release(rows.map((r) => releasedJob(r, lockedBy)));
+        await this.returns.release(rows.map((r) => releasedJob(r, lockedBy)));
         return;
       }
       const overflow = this.ctx.worker.start(rows, lockedBy, performance.now() - sent);
       this.held.arm();
-      if (overflow.length > 0) await this.release(overflow);
+      if (overflow.length > 0) await this.returns.release(overflow);
     } catch (err) {
       this.failed(err);
     } finally {
@@ -267,7 +267,7 @@ export class Fetcher implements DirectStarter {
       if (row) {
         const unwanted = this.started ? this.ctx.worker.start([row], lockedBy) : [releasedJob(row, lockedBy)];
         this.held.arm(); // held, if a claim took the slot meanwhile
-        await this.release(unwanted).catch((err) => {
+        await this.returns.release(unwanted).catch((err) => {
           this.reconcileWanted = true;
           this.logger.warn(`could not hand a directly started job back (${(err as Error).message}); it will be reconciled or rescued`);
         });
@@ -301,10 +301,6 @@ export class Fetcher implements DirectStarter {
         this.logger.warn(`could not hand back ${jobs.length} job(s) ${why} (${(err as Error).message}); they will be reconciled or rescued`);
       }),
     );
-  }
-
-  private release(jobs: ReleasedJob[]): Promise<void> {
-    return this.returns.release(jobs);
   }
 
   private async reconcile(): Promise<void> {

@@ -30,10 +30,10 @@ export type { ClaimCapacity } from './claim-capacity.js';
 export class Worker {
   private readonly logger: Logger;
   /**
-   * Running attempts by claim (id and attempt), not by id: a cancelled handler that ignores its
+   * Running attempts, each its own entry, not keyed by job id: a cancelled handler that ignores its
    * signal keeps its slot while the job, retried, runs again here as its next attempt.
    */
-  private readonly active = new Map<string, ActiveJob>();
+  private readonly active = new Set<ActiveJob>();
   private readonly runningByName = new Map<string, number>();
   private readonly prefetched: PrefetchBuffer;
   /** startPrefetched() is running: a job settled inside it (attempts exhausted) needs no second pass. */
@@ -172,7 +172,7 @@ export class Worker {
   private launch(row: ClaimedRow, lockedBy: string): void {
     this.runningByName.set(row.name, (this.runningByName.get(row.name) ?? 0) + 1);
     const entry = newActiveJob(row, lockedBy);
-    this.active.set(claimKey(row.id, row.attempts), entry);
+    this.active.add(entry);
     this.attempts.run(entry, row, this.handlers.get(row.name)!);
   }
 
@@ -276,7 +276,7 @@ export class Worker {
     closeTransaction(entry);
     if (entry.timer) clearTimeout(entry.timer);
     this.progress?.forget(entry);
-    this.active.delete(claimKey(entry.id, entry.attempt));
+    this.active.delete(entry);
     this.runningByName.set(entry.name, (this.runningByName.get(entry.name) ?? 1) - 1);
     if (this.prefetched.length > 0) this.startPrefetched();
     if (this.active.size === 0 && this.idleWaiters.length > 0) {
@@ -290,7 +290,6 @@ export class Worker {
 }
 
 const toReleased = (p: Prefetched): ReleasedJob => releasedJob(p.row, p.lockedBy);
-const claimKey = (id: string, attempt: number): string => `${id}/${attempt}`;
 
 /** A cancel's target: a job, and the attempt it cancelled when the NOTIFY or the check says. */
 export interface CancelledClaim {
