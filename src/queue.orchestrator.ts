@@ -15,6 +15,8 @@ import { Fetcher } from './consumer/fetcher.js';
 import type { HandlerDefinition } from './consumer/handler-definition.js';
 import { Heartbeat } from './consumer/heartbeat.js';
 import { LocalWorkers } from './direct-start/local-workers.js';
+import { handedRow, isHandedJob } from './direct-start/handed-job.js';
+import { Readiness } from './direct-start/readiness.js';
 import { ControlListener } from './consumer/control-listener.js';
 import { ProgressWriter } from './consumer/progress-writer.js';
 import { Rescuer } from './consumer/rescuer.js';
@@ -129,6 +131,10 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
         acker: this.acker,
         statementName,
         outage: this.outage,
+        // Pushes of other processes may hand jobs to this worker only where it would take its own directly.
+        readiness: config.directStart
+          ? new Readiness({ pool: this.pool, schemaSql: this.s, queue, identity: () => this.identity, listener: () => this.bus.listener })
+          : undefined,
       });
       this.runtimes.set(queue, { worker, fetcher });
     }
@@ -141,7 +147,11 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       this.options.heartbeatIntervalMs,
       this.options.orphanTimeoutMs,
       () => this.runtimes.forEach((r) => r.fetcher.requestReconcile()),
-      (oldId) => this.runtimes.forEach((r) => r.worker.abandon(oldId)),
+      (oldId) =>
+        this.runtimes.forEach((r) => {
+          r.worker.abandon(oldId);
+          r.fetcher.listenerChanged();
+        }),
       this.outage,
     );
     await this.heartbeat.start();
@@ -167,11 +177,14 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       // with them the hints of jobs due later.
       this.bus.onReconnect(() => {
         this.runtimes.forEach((r, queue) => {
+          // Jobs handed to us while we were not listening were lost with their NOTIFYs.
+          r.fetcher.listenerChanged();
           r.fetcher.wake();
           void this.hintNextDue(queue, r.fetcher);
         });
         control.reconnected();
       }),
+      this.bus.onDeliveryVerified(() => this.runtimes.forEach((r) => r.fetcher.offerReadiness())),
     );
     for (const [queue, r] of this.runtimes) {
       r.fetcher.start();
@@ -231,7 +244,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
   }
 
   private notified(payload: string): void {
-    let msg: { queue?: string; delayMs?: number | null; count?: number };
+    let msg: { queue?: string; delayMs?: number | null; count?: number; handedTo?: unknown };
     try {
       msg = JSON.parse(payload);
     } catch {
@@ -239,6 +252,8 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     }
     const fetcher = msg.queue !== undefined ? this.runtimes.get(msg.queue)?.fetcher : undefined;
     if (!fetcher) return;
+    // A job handed to one worker (see Readiness): no one else has anything to claim.
+    if (isHandedJob(msg)) return fetcher.handed(handedRow(msg), msg.handedTo);
     if ((msg.count ?? 0) >= LARGE_BATCH && this.planSizeClass) {
       // The table may have grown past its size class: claim with statements planned for its new size.
       void this.planSizeClass.refresh().then(() => fetcher.wake());

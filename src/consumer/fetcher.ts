@@ -12,6 +12,7 @@ import { ClaimReturns } from './claim-returns.js';
 import { ClaimStatements, type ClaimParams } from './claim-statements.js';
 import { HeldJobsWatch } from './held-jobs-watch.js';
 import { WakeTimers } from './wake-timers.js';
+import type { Readiness } from '../direct-start/readiness.js';
 
 export interface FetcherContext {
   pool: Pool;
@@ -30,6 +31,8 @@ export interface FetcherContext {
   statementName: (base: string) => string | undefined;
   /** Where an unreachable database is reported (one warning per outage, not one per retry). */
   outage?: OutageSignal;
+  /** This worker's advertisement to pushes of other processes (absent: `directStart: false`). */
+  readiness?: Readiness;
 }
 
 /**
@@ -104,7 +107,11 @@ export class Fetcher implements DirectStarter {
     this.wake();
   }
 
-  /** Stops claiming and clears every timer; resolves once the claims in flight (if any) are done. */
+  /**
+   * Stops claiming and clears every timer; resolves once the claims in flight (if any) are done
+   * and our readiness is withdrawn. A job handed to us just before that may still be on its way
+   * in a NOTIFY we no longer hear: one reconciliation returns such rows to pending.
+   */
   async stop(): Promise<void> {
     this.started = false;
     this.held.stop();
@@ -112,6 +119,26 @@ export class Fetcher implements DirectStarter {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     while (this.work.size > 0) await Promise.all([...this.work]);
+    if (await this.ctx.readiness?.stop()) await this.reconcileNow().catch(() => undefined);
+  }
+
+  /**
+   * A job a push handed to worker `to` (see insertHandedJobSql), already `running` under it:
+   * ours starts it (no claim), or hands it back if it cannot; another worker's is not our concern.
+   */
+  handed(row: ClaimedRow, to: string): void {
+    if (to !== this.ctx.workerId()) return;
+    this.ctx.readiness?.taken();
+    const unwanted = this.started ? this.ctx.worker.start([row], to) : [releasedJob(row, to)];
+    this.held.arm();
+    if (unwanted.length > 0) this.handBack(unwanted, 'handed to this worker while it had no free slot');
+    this.offerReadiness();
+  }
+
+  /** Re-advertises readiness after a LISTEN reconnect or a new worker id; hand-offs lost meanwhile are reconciled. */
+  listenerChanged(): void {
+    this.ctx.readiness?.reset();
+    this.requestReconcile();
   }
 
   /** Something may be due: claim now, or as soon as a claim can start. */
@@ -230,7 +257,19 @@ export class Fetcher implements DirectStarter {
       // After a failure this is a no-op: failed() set the retry timer (or we are stopped).
       this.lanes.delete(lane);
       this.pump();
+      this.offerReadiness();
     }
+  }
+
+  /**
+   * Idle with a free slot, and the last claim found the queue empty: a push from any process may
+   * hand us its job directly (see Readiness). A wake since then (mayHaveMore), a claim or a
+   * reconciliation in flight or wanted rule it out: there may be older jobs to take first.
+   */
+  offerReadiness(): void {
+    if (!this.ctx.readiness || !this.started || this.retryTimer || this.reconciling || this.reconcileWanted) return;
+    if (this.mayHaveMore || this.lanes.size > 0 || this.ctx.worker.saturated) return;
+    this.ctx.readiness.advertise();
   }
 
   /**
@@ -303,21 +342,26 @@ export class Fetcher implements DirectStarter {
     );
   }
 
+  /** Returns rows marked running under our id that we do not hold to pending; resolves to how many. */
+  private async reconcileNow(): Promise<number> {
+    const held = [...this.ctx.worker.ownedIds(), ...this.ctx.acker.ownedIds(this.ctx.queue)];
+    const returned = await this.returns.reconcile(this.ctx.workerId(), held);
+    if (returned > 0) this.logger.warn(`returned ${returned} job(s) marked running under this worker but not held by it to pending`);
+    return returned;
+  }
+
   private async reconcile(): Promise<void> {
     this.reconciling = true;
     try {
-      const held = [...this.ctx.worker.ownedIds(), ...this.ctx.acker.ownedIds(this.ctx.queue)];
-      const returned = await this.returns.reconcile(this.ctx.workerId(), held);
+      const returned = await this.reconcileNow();
       this.reconcileWanted = false;
-      if (returned > 0) {
-        this.logger.warn(`returned ${returned} job(s) marked running under this worker but not held by it to pending`);
-        this.mayHaveMore = true;
-      }
+      if (returned > 0) this.mayHaveMore = true;
     } catch (err) {
       this.failed(err);
     } finally {
       this.reconciling = false;
     }
     this.pump(); // a no-op after a failure (the retry timer is set)
+    this.offerReadiness();
   }
 }

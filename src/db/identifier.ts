@@ -29,7 +29,7 @@ function statementTag(schema: string): string {
  * The names of a schema's prepared statements, in one place. The claim and ack names are bases:
  * PlanSizeClass adds the table's size class to them.
  */
-export function statementNames(schema: string): { claim: string; ackAndClaim: string; ack: string; insert: string; insertStarted: string } {
+export function statementNames(schema: string): { claim: string; ackAndClaim: string; ack: string; insert: string; insertStarted: string; insertHanded: string } {
   const tag = statementTag(schema);
   return {
     claim: `pgq_claim_${tag}`,
@@ -37,5 +37,6 @@ export function statementNames(schema: string): { claim: string; ackAndClaim: st
     ack: `pgq_ack_${tag}`,
     insert: `pgq_insert_${tag}`,
     insertStarted: `pgq_insert_started_${tag}`,
+    insertHanded: `pgq_insert_handed_${tag}`,
   };
 }

@@ -12,6 +12,8 @@ export interface DeliveryProbeOptions {
   timeoutMs: number;
   retryMs: number;
   logger: Logger;
+  /** Called each time a probe comes back (delivery verified). */
+  verified?: () => void;
 }
 
 const PREFIX = 'probe:';
@@ -59,6 +61,7 @@ export class DeliveryProbe {
     if (this.nonce === null || payload.slice(PREFIX.length) !== this.nonce) return true;
     this.stop();
     this.result = 'verified';
+    this.options.verified?.();
     if (this.warned) this.options.logger.log('NOTIFY delivery to the LISTEN connection works again: pickup is instant');
     this.warned = false;
     return true;

@@ -4,8 +4,16 @@ import pg from 'pg';
 import { DeliveryProbe, type NotifyDelivery } from './delivery-probe.js';
 import type { OutageSignal } from '../outage/outage-reporter.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
+import { LISTENER_IDENTITY_SQL } from '../db/sql/ready-workers.js';
 
 export type NotifyListener = (payload: string, channel: string) => void;
+/** The backend of the LISTEN connection (see NotifyBus.listener). */
+export interface ListenerBackend {
+  pid: number;
+  /** Its start, microseconds since the epoch, as text (a bigint). */
+  started: string;
+}
+
 export type ReconnectListener = (generation: number) => void;
 
 export interface NotifyBusOptions {
@@ -44,6 +52,7 @@ export class NotifyBus {
   private readonly logger = new Logger('NotifyBus');
   private readonly channels = new Map<string, Set<NotifyListener>>();
   private readonly reconnectListeners = new Set<ReconnectListener>();
+  private readonly verifiedListeners = new Set<() => void>();
   private readonly pingChannel = `nestjs_pg_queue_ping_${randomBytes(8).toString('hex')}`;
   private readonly backoff: ReconnectBackoff;
   private readonly probe: DeliveryProbe | null;
@@ -57,6 +66,8 @@ export class NotifyBus {
   private pingTimer: NodeJS.Timeout | null = null;
   private pingDeadline: NodeJS.Timeout | null = null;
   private generationValue = 0;
+  /** The backend of the live LISTEN connection (see `listener`). */
+  private backend: ListenerBackend | null = null;
 
   constructor(private readonly options: NotifyBusOptions) {
     this.backoff = new ReconnectBackoff(options.minBackoffMs ?? 500, options.maxBackoffMs ?? 30_000);
@@ -67,6 +78,9 @@ export class NotifyBus {
           timeoutMs: options.probeTimeoutMs ?? 5000,
           retryMs: options.probeRetryMs ?? 30_000,
           logger: this.logger,
+          verified: () => {
+            for (const listener of this.verifiedListeners) this.safeCall(listener);
+          },
         })
       : null;
   }
@@ -102,6 +116,15 @@ export class NotifyBus {
     return this.probe?.status ?? 'unknown';
   }
 
+  /**
+   * The backend of the LISTEN connection, while it is up and a NOTIFY through the pool was seen
+   * to reach it: where a job handed to this process (see Readiness) is sure to be heard. Null
+   * otherwise, and then no worker here is advertised as ready.
+   */
+  get listener(): ListenerBackend | null {
+    return this.live && this.delivery === 'verified' ? this.backend : null;
+  }
+
   /** Calls `listener` with the payload of every NOTIFY on `channel`; returns the unsubscribe. */
   subscribe(channel: string, listener: NotifyListener): () => void {
     if (this.stopped) throw new Error('NotifyBus is stopped');
@@ -127,6 +150,12 @@ export class NotifyBus {
     return () => this.reconnectListeners.delete(listener);
   }
 
+  /** Calls `listener` each time NOTIFY delivery to the LISTEN connection is verified (when `listener` becomes non-null). */
+  onDeliveryVerified(listener: () => void): () => void {
+    this.verifiedListeners.add(listener);
+    return () => this.verifiedListeners.delete(listener);
+  }
+
   /** Sends a NOTIFY on the LISTEN connection. Rejects when the bus is not connected. */
   async notify(channel: string, payload: string): Promise<void> {
     if (!this.client || !this.live) throw new Error('NotifyBus is not connected');
@@ -140,6 +169,7 @@ export class NotifyBus {
     this.clearTimers();
     this.channels.clear();
     this.reconnectListeners.clear();
+    this.verifiedListeners.clear();
     this.enqueue(() => this.disconnect());
     await this.chain;
   }
@@ -178,6 +208,8 @@ export class NotifyBus {
       for (const channel of [this.pingChannel, ...this.channels.keys()]) {
         await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
       }
+      const { rows } = await client.query<ListenerBackend>(LISTENER_IDENTITY_SQL);
+      this.backend = rows[0] ?? null;
     } catch (err) {
       this.lost(client, err);
       return;
@@ -198,6 +230,7 @@ export class NotifyBus {
     if (this.client !== client) return;
     this.client = null;
     this.live = false;
+    this.backend = null;
     this.clearTimers();
     client.removeAllListeners('notification');
     client.on('error', () => undefined);
@@ -217,6 +250,7 @@ export class NotifyBus {
     const client = this.client;
     this.client = null;
     this.live = false;
+    this.backend = null;
     this.clearTimers();
     if (!client) return;
     client.removeAllListeners('notification');

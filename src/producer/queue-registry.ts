@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { poolTarget } from '../db/connection-errors.js';
 import { OutageReporter } from '../outage/outage-reporter.js';
-import { quoteIdent } from '../db/identifier.js';
+import { jobsChannel, quoteIdent } from '../db/identifier.js';
 import { LocalWorkers } from '../direct-start/local-workers.js';
 import { InvalidJobError } from '../errors.js';
 import type { ResolvedQueueOptions } from '../queue.options.js';
@@ -40,7 +40,8 @@ export class QueueRegistry {
       ambient: options.ambientTransactions,
       schemas,
     };
-    for (const name of options.queues.keys()) this.sinks.set(name, new QueueSink(name, ctx));
+    const handOff = { leaseMs: options.orphanTimeoutMs, channel: jobsChannel(options.schema) };
+    for (const [name, config] of options.queues) this.sinks.set(name, new QueueSink(name, config.directStart ? { ...ctx, handOff } : ctx));
   }
 
   /** The sink of `queue`. @throws InvalidJobError (field "queue") when the queue is not registered. */

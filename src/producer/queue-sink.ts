@@ -7,6 +7,7 @@ import { statementNames } from '../db/identifier.js';
 import { explainStatementError } from '../db/prepared-statements.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql, insertOneJobSql } from '../db/sql/insert-jobs.js';
 import { insertStartedJobSql } from '../db/sql/insert-started-job.js';
+import { insertHandedJobSql } from '../db/sql/ready-workers.js';
 import type { LocalWorkers } from '../direct-start/local-workers.js';
 import { executorFor, inCallerTransaction, withSavepoint, type Executor } from './executor.js';
 import type { PushLimiter } from './push-limiter.js';
@@ -29,6 +30,11 @@ export interface QueueSinkContext {
   preparedStatements: boolean;
   /** This process's running workers, for direct starts (absent: never start directly). */
   localWorkers?: LocalWorkers;
+  /**
+   * Pushes may hand a due job to a ready worker of any process (see insertHandedJobSql), fenced
+   * on its heartbeat being at most `leaseMs` old; the job travels on `channel`. Absent: `directStart: false`.
+   */
+  handOff?: { leaseMs: number; channel: string };
   /** Caps the pool connections pushes hold at once (see PushLimiter). */
   limiter?: PushLimiter;
   /** Where an unreachable database is reported, and where it is (for DatabaseUnavailableError). */
@@ -53,6 +59,8 @@ export class QueueSink {
   private readonly insertName: string | undefined;
   private readonly insertStartedText: string;
   private readonly insertStartedName: string | undefined;
+  private readonly insertHandedText: string;
+  private readonly insertHandedName: string | undefined;
 
   constructor(
     /** The queue this sink writes to. */
@@ -65,6 +73,8 @@ export class QueueSink {
     this.insertName = ctx.preparedStatements ? names.insert : undefined;
     this.insertStartedText = insertStartedJobSql(ctx.schemaSql);
     this.insertStartedName = ctx.preparedStatements ? names.insertStarted : undefined;
+    this.insertHandedText = insertHandedJobSql(ctx.schemaSql);
+    this.insertHandedName = ctx.preparedStatements ? names.insertHanded : undefined;
   }
 
   /**
@@ -91,6 +101,7 @@ export class QueueSink {
     if (!inTransaction && job.runAt === null && !(job.delayMs! > 0)) {
       const started = this.startDirect(job);
       if (started) return started;
+      if (this.ctx.handOff && fitsHandOff(this.queue, job)) return this.insertHanded(job, this.ctx.handOff);
     }
     const [id] = await this.insert([job], options, 'options');
     return id;
@@ -138,6 +149,28 @@ export class QueueSink {
         throw await this.translateInsertError(err, [job], [id], exec);
       },
     );
+  }
+
+  /**
+   * A due job pushed outside a transaction that this process's worker could not start: handed to
+   * a ready worker of any process if there is one (it starts on the NOTIFY, without a claim), else
+   * inserted `pending` as usual. One statement either way.
+   */
+  private async insertHanded(job: ValidatedJob, handOff: { leaseMs: number; channel: string }): Promise<string> {
+    const id = job.id ?? nextJobId();
+    const exec = executorFor(this.ctx.pool, undefined, this.ctx.limiter);
+    const began = Date.now();
+    try {
+      await exec.query({
+        name: this.insertHandedName,
+        text: this.insertHandedText,
+        values: [id, this.queue, job.name, job.payload, job.maxAttempts, job.priority, job.metadata, job.idempotencyKey, handOff.leaseMs, handOff.channel],
+      });
+    } catch (err) {
+      throw await this.translateInsertError(err, [job], [id], exec);
+    }
+    this.ctx.outage?.succeeded('pushes', began);
+    return id;
   }
 
   /**
@@ -239,6 +272,16 @@ async function inScope(scope: PushScope, insert: () => Promise<string[]>): Promi
   }
   scope.end(ids);
   return ids;
+}
+
+/**
+ * A hand-off carries the job in a NOTIFY, whose payload the server caps at 8,000 bytes: only jobs
+ * whose texts surely fit (at most 3 bytes of UTF-8 per UTF-16 unit, plus the message's keys) go
+ * that way; larger ones are pushed `pending`.
+ */
+const HAND_OFF_MAX_UNITS = 2400;
+function fitsHandOff(queue: string, job: ValidatedJob): boolean {
+  return queue.length + job.name.length + job.payload.length + job.metadata.length + (job.idempotencyKey?.length ?? 0) + (job.id?.length ?? 26) <= HAND_OFF_MAX_UNITS;
 }
 
 /** Two jobs of one batch with the same key or id would fail the whole insert; say which, before writing. */
