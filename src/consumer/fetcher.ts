@@ -129,10 +129,16 @@ export class Fetcher implements DirectStarter {
   handed(row: ClaimedRow, to: string): void {
     if (to !== this.ctx.workerId()) return;
     this.ctx.readiness?.taken();
-    const unwanted = this.started ? this.ctx.worker.start([row], to) : [releasedJob(row, to)];
+    // Only if it can start now: a hand-off is never held (another worker may be idle).
+    const now = this.started && this.ctx.worker.hasIdleSlot(row.name, this.ctx.acker.countFor(this.ctx.queue));
+    const unwanted = now ? this.ctx.worker.start([row], to) : [releasedJob(row, to)];
     this.held.arm();
     if (unwanted.length > 0) this.handBack(unwanted, 'handed to this worker while it had no free slot');
     this.offerReadiness();
+  }
+
+  workerId(): string {
+    return this.ctx.workerId();
   }
 
   /** Re-advertises readiness after a LISTEN reconnect or a new worker id; hand-offs lost meanwhile are reconciled. */
@@ -250,6 +256,7 @@ export class Fetcher implements DirectStarter {
       }
       const overflow = this.ctx.worker.start(rows, lockedBy, performance.now() - sent);
       this.held.arm();
+      if (this.ctx.worker.saturated) this.ctx.readiness?.withdraw();
       if (overflow.length > 0) await this.returns.release(overflow);
     } catch (err) {
       this.failed(err);
@@ -306,6 +313,7 @@ export class Fetcher implements DirectStarter {
       if (row) {
         const unwanted = this.started ? this.ctx.worker.start([row], lockedBy) : [releasedJob(row, lockedBy)];
         this.held.arm(); // held, if a claim took the slot meanwhile
+        if (this.ctx.worker.saturated) this.ctx.readiness?.withdraw();
         await this.returns.release(unwanted).catch((err) => {
           this.reconcileWanted = true;
           this.logger.warn(`could not hand a directly started job back (${(err as Error).message}); it will be reconciled or rescued`);

@@ -17,6 +17,8 @@ export interface DirectStarter {
    * inserts it `pending` as usual.
    */
   startDirect(name: string, insert: StartedJobInsert): Promise<ClaimedRow | null> | null;
+  /** The worker id this process's worker for the queue claims under now. */
+  workerId(): string;
 }
 
 /**

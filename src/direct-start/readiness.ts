@@ -20,15 +20,16 @@ export interface ReadinessContext {
  * the handed job has started and the worker is still idle.
  *
  * States: off (initial; no row we know of) -> advertising (the INSERT in flight) -> advertised
- * -> off (taken by a push, or reset: the LISTEN connection or the worker id changed, so the row
- * names a backend or an id no hand-off may use) ...; any -> stopped (withdrawn). `epoch` is
+ * -> off (taken by a push; withdrawn, the worker having filled up; or reset: the LISTEN
+ * connection or the worker id changed, so the row names a backend or an id no hand-off may use)
+ * ...; any -> stopped (every row withdrawn). `epoch` is
  * bumped by every reset, so an INSERT that lands after one does not count as advertised.
  */
 export class Readiness {
   private readonly logger: Logger;
   private state: 'off' | 'advertising' | 'advertised' | 'stopped' = 'off';
   private epoch = 0;
-  private inFlight: Promise<void> | null = null;
+  private chain: Promise<void> = Promise.resolve();
   /** Ids we have advertised under: each must be withdrawn at stop (a reset leaves its row behind). */
   private readonly advertisedIds = new Set<string>();
   private readonly advertiseText: string;
@@ -49,18 +50,37 @@ export class Readiness {
     const epoch = this.epoch;
     this.state = 'advertising';
     this.advertisedIds.add(workerId);
-    this.inFlight = this.ctx.pool
-      .query(this.advertiseText, [this.ctx.queue, workerId, listener.pid, listener.started, leaseHash])
-      .then(
-        (r) => {
-          if (this.state === 'advertising' && this.epoch === epoch) this.state = (r.rowCount ?? 0) > 0 ? 'advertised' : 'off';
-        },
-        (err) => {
-          if (this.state === 'advertising' && this.epoch === epoch) this.state = 'off';
-          this.logger.debug(`could not advertise worker ${workerId} as ready (pushes go through the queue): ${(err as Error).message}`);
-        },
-      )
-      .finally(() => (this.inFlight = null));
+    this.then(async () => {
+      try {
+        const r = await this.ctx.pool.query(this.advertiseText, [this.ctx.queue, workerId, listener.pid, listener.started, leaseHash]);
+        if (this.state === 'advertising' && this.epoch === epoch) this.state = (r.rowCount ?? 0) > 0 ? 'advertised' : 'off';
+      } catch (err) {
+        if (this.state === 'advertising' && this.epoch === epoch) this.state = 'off';
+        this.logger.debug(`could not advertise worker ${workerId} as ready (pushes go through the queue): ${(err as Error).message}`);
+      }
+    });
+  }
+
+  /**
+   * The worker filled up while advertised (a claim found jobs after all): takes the row back, so
+   * pushes stop handing it jobs it would only hand back.
+   */
+  withdraw(): void {
+    if (this.state !== 'advertised' && this.state !== 'advertising') return;
+    this.state = 'off';
+    this.epoch++;
+    const { workerId } = this.ctx.identity();
+    this.then(() =>
+      this.ctx.pool.query(this.withdrawText, [this.ctx.queue, workerId]).then(
+        () => undefined,
+        (err) => this.logger.debug(`could not withdraw worker ${workerId}'s readiness (a push may hand it a job it hands back): ${(err as Error).message}`),
+      ),
+    );
+  }
+
+  /** Our statements run one after another, in the order of the calls (each op handles its own errors). */
+  private then(op: () => Promise<void>): void {
+    this.chain = this.chain.then(op);
   }
 
   /** A push took our row: its job has arrived. */
@@ -81,7 +101,7 @@ export class Readiness {
    */
   async stop(): Promise<boolean> {
     this.state = 'stopped';
-    await this.inFlight;
+    await this.chain;
     if (this.advertisedIds.size === 0) return false;
     for (const id of this.advertisedIds) {
       await this.ctx.pool

@@ -101,7 +101,9 @@ export class QueueSink {
     if (!inTransaction && job.runAt === null && !(job.delayMs! > 0)) {
       const started = this.startDirect(job);
       if (started) return started;
-      if (this.ctx.handOff && fitsHandOff(this.queue, job)) return this.insertHanded(job, this.ctx.handOff);
+      // Not to our own worker: whatever made it decline this job holds for a hand-off too.
+      const own = this.ctx.localWorkers?.get(this.queue)?.workerId() ?? null;
+      if (this.ctx.handOff && fitsHandOff(this.queue, job)) return this.insertHanded(job, this.ctx.handOff, own);
     }
     const [id] = await this.insert([job], options, 'options');
     return id;
@@ -156,7 +158,7 @@ export class QueueSink {
    * a ready worker of any process if there is one (it starts on the NOTIFY, without a claim), else
    * inserted `pending` as usual. One statement either way.
    */
-  private async insertHanded(job: ValidatedJob, handOff: { leaseMs: number; channel: string }): Promise<string> {
+  private async insertHanded(job: ValidatedJob, handOff: { leaseMs: number; channel: string }, passOver: string | null): Promise<string> {
     const id = job.id ?? nextJobId();
     const exec = executorFor(this.ctx.pool, undefined, this.ctx.limiter);
     const began = Date.now();
@@ -164,7 +166,7 @@ export class QueueSink {
       await exec.query({
         name: this.insertHandedName,
         text: this.insertHandedText,
-        values: [id, this.queue, job.name, job.payload, job.maxAttempts, job.priority, job.metadata, job.idempotencyKey, handOff.leaseMs, handOff.channel],
+        values: [id, this.queue, job.name, job.payload, job.maxAttempts, job.priority, job.metadata, job.idempotencyKey, handOff.leaseMs, handOff.channel, passOver],
       });
     } catch (err) {
       throw await this.translateInsertError(err, [job], [id], exec);

@@ -298,7 +298,7 @@ describe('consumer: direct start of a job pushed by the worker\'s own process', 
       await blocker.query(`INSERT INTO ${s}.jobs (id, queue, name, payload, status, idempotency_key) VALUES ('01JZZZZZZZZZZZZZZZZZZZZZZB', 'direct', 'job', '{}', 'done', 'held')`);
       const pushing = sinkOf(app, 'direct').push('job', { n: 1 }, { idempotencyKey: 'held' });
       await waitFor('the direct insert to wait on the lock', async () => {
-        const r = await scope.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO ${s}.jobs%'`);
+        const r = await scope.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND (query LIKE 'INSERT INTO ${s}.jobs%' OR query LIKE 'WITH taken AS%')`);
         return r.rows[0].n === 1;
       });
       const closing = app.close();

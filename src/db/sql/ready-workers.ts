@@ -35,7 +35,8 @@ export function withdrawReadySql(s: string): string {
  * insertJobsSql would (the trigger then sends the usual wake-up NOTIFY).
  *
  * A ready row is taken (deleted, SKIP LOCKED: concurrent pushes take different ones or none)
- * only if its worker's heartbeat is at most $9 ms old (the claim's lease fence), its LISTEN
+ * only if its worker handles name $3, is not worker $11 (this process's own, which has just
+ * declined the job: see Fetcher.startDirect), has a heartbeat at most $9 ms old (the claim's lease fence), its LISTEN
  * backend is alive on this database (started when advertised; `backend_start` is NULL to a role
  * that may not see other roles' sessions, and then the pid alone is checked) and the queue is not
  * paused. The job is then inserted `running` at attempt 1 under that worker, and the job itself
@@ -43,7 +44,8 @@ export function withdrawReadySql(s: string): string {
  * claim: the push pays one index probe of a table of idle workers, and the pickup loses a round
  * trip. The caller keeps the NOTIFY under its 8,000-byte limit (it hands only small jobs).
  * $1 id, $2 queue, $3 name, $4 payload (JSON text), $5 max_attempts, $6 priority,
- * $7 metadata (JSON text), $8 idempotency_key, $9 lease (ms), $10 the jobs channel.
+ * $7 metadata (JSON text), $8 idempotency_key, $9 lease (ms), $10 the jobs channel, $11 a worker
+ * id to pass over (or NULL).
  */
 export function insertHandedJobSql(s: string): string {
   return `WITH taken AS (
@@ -51,8 +53,10 @@ export function insertHandedJobSql(s: string): string {
   WHERE (d.queue, d.worker_id) = (
     SELECT r.queue, r.worker_id FROM ${s}.ready_workers r
     WHERE r.queue = $2::text
+      AND r.worker_id IS DISTINCT FROM $11::text
       AND EXISTS (SELECT 1 FROM ${s}.workers w
-                  WHERE w.worker_id = r.worker_id AND w.queue = r.queue AND w.last_seen > now() - $9 * interval '1 millisecond')
+                  WHERE w.worker_id = r.worker_id AND w.queue = r.queue AND $3::text = ANY(w.names)
+                    AND w.last_seen > now() - $9 * interval '1 millisecond')
       AND EXISTS (SELECT 1 FROM pg_stat_get_activity(r.listener_pid) a
                   WHERE a.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
                     AND (a.backend_start IS NULL OR ${epochMicros('a.backend_start')} = r.listener_start))
