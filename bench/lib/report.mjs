@@ -31,6 +31,7 @@ function summarise(results) {
       large: g('large'),
       rss: g('rss_mb'),
       pickup: r.runs.pickup_p50 ? { p50: g('pickup_p50'), p95: g('pickup_p95'), p99: g('pickup_p99'), max: g('pickup_max') } : null,
+      remote: r.runs.remote_p50 ? { p50: g('remote_p50'), p90: g('remote_p90'), p99: g('remote_p99'), max: g('remote_max') } : null,
       single: g('enqueue_single'),
       batch: g('enqueue_batch'),
       txn: r.runs.txn_added_p50 ? { added: g('txn_added_p50'), without: g('txn_without_p50'), with: g('txn_with_p50') } : null,
@@ -101,6 +102,8 @@ function targets(sum, json) {
     add('idle pickup p50 < 1.5 ms', `${fmtMs(pk.p50)} ms`, '< 1.5 ms', pk.p50 < 1.5);
     add('idle pickup p99 < 5 ms', `${fmtMs(pk.p99)} ms`, '< 5 ms', pk.p99 < 5);
   }
+  const rp = json.remote_pickup_ms;
+  if (rp[OURS] && rp['bullmq-redis']) add('pickup from another process p50 <= bullmq on Redis (issue 21)', `${fmtMs(rp[OURS].p50)} vs ${fmtMs(rp['bullmq-redis'].p50)} ms (${ratio(rp[OURS].p50, rp['bullmq-redis'].p50)})`, '<= 1.00x', rp[OURS].p50 <= rp['bullmq-redis'].p50);
   const b = json.enqueue_batch_jobs_per_s;
   if (b['graphile-worker'] != null && b[OURS] != null) add("batch enqueue >= graphile-worker's addJobs", `${fmtN(b[OURS])} vs ${fmtN(b['graphile-worker'])} jobs/s (${ratio(b[OURS], b['graphile-worker'])})`, '>= 1.00x', b[OURS] >= b['graphile-worker']);
   if (ours.large && ours.tput) add('burn-down with finished rows within 20% of empty', `${fmtN(ours.large.median)} vs ${fmtN(ours.tput.median)} jobs/s (${((100 * ours.large.median) / ours.tput.median).toFixed(0)}%)`, '>= 80%', ours.large.median >= 0.8 * ours.tput.median);
@@ -203,6 +206,8 @@ export function writeReports({ results, meta, P, dir, write }) {
     throughput_jobs_per_s: keyed(sum, (s) => s.tput?.median),
     throughput_range_jobs_per_s: Object.fromEntries(Object.values(sum).filter((s) => s.tput).map((s) => [s.key, { median: round(s.tput.median), min: round(s.tput.min), max: round(s.tput.max), runs: s.tput.runs.map((v) => round(v)) }])),
     pickup_ms: {},
+    // A push from a producer-only process into an idle worker process (bench/lib/steady.mjs, runRemotePickup).
+    remote_pickup_ms: Object.fromEntries(Object.values(sum).filter((s) => s.remote).map((s) => [s.key, Object.fromEntries(['p50', 'p90', 'p99', 'max'].map((q) => [q, round(s.remote[q]?.median, 3)]))])),
     enqueue_single_jobs_per_s: keyed(sum, (s) => s.single?.median),
     enqueue_batch_jobs_per_s: keyed(sum, (s) => s.batch?.median),
     scale_out_jobs_per_s: Object.fromEntries(Object.values(sum).filter((s) => s.tput).map((s) => [s.key, Object.fromEntries(Object.entries(s.scale).map(([k, v]) => [k, round(v?.median)]))])),
@@ -249,6 +254,13 @@ export function writeReports({ results, meta, P, dir, write }) {
     const p = sum[k].pickup;
     return [k, fmtRange(p.p50, fmtMs), fmtRange(p.p95, fmtMs), fmtRange(p.p99, fmtMs), fmtRange(p.max, fmtMs), ratio(p.p50.median, oursP)];
   });
+  const remHeaders = ['system', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'p50 vs ours'];
+  const oursR = ours?.remote?.p50.median;
+  const remRows = order.filter((k) => sum[k].remote).map((k) => {
+    const p = sum[k].remote;
+    return [k, fmtRange(p.p50, fmtMs), fmtRange(p.p90, fmtMs), fmtRange(p.p99, fmtMs), fmtRange(p.max, fmtMs), ratio(p.p50.median, oursR)];
+  });
+  const remIntro = `${P.pickups} single pushes ${P.spacingMs} ms apart from a producer-only process into a worker process idle for 1.5 s; latency from the push call to the handler's start, across the two processes (one machine clock).`;
   const enqHeaders = ['system', `${P.single.toLocaleString('en')} single pushes, jobs/s`, 'vs ours', `batch of ${P.batch.toLocaleString('en')}, jobs/s`, 'vs ours'];
   const enqRows = order.filter((k) => sum[k].single).map((k) => {
     const s = sum[k];
@@ -270,6 +282,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     `Idle pickup latency (${P.pickups} pushes ${P.spacingMs} ms apart, push call to handler start)`,
     table(latHeaders, latRows, L),
     '',
+    ...(remRows.length ? ['Pickup of a push from another process', table(remHeaders, remRows, L), ''] : []),
     'Enqueue',
     table(enqHeaders, enqRows, L),
     '',
@@ -304,6 +317,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     '',
     mdTable(latHeaders, latRows, L),
     '',
+    ...(remRows.length ? ['## Pickup of a push from another process', '', remIntro, '', mdTable(remHeaders, remRows, L), ''] : []),
     '## Enqueue',
     '',
     `${P.single.toLocaleString('en')} sequential single pushes (each awaited), then one batch of ${P.batch.toLocaleString('en')} in one call, from a producer-only process.`,

@@ -141,3 +141,33 @@ export async function runSteady(sys, ctx, P, burnRate) {
     await store.drop();
   }
 }
+
+/**
+ * The pickup of a push from a producer-only process (scenario key `remote`): the steady pair at the
+ * idle pickup's spacing (P.pickups pushes P.spacingMs apart) into a worker process that has been idle
+ * for 1.5 s. The latency crosses two processes on one machine clock, as the steady scenario's does.
+ */
+export async function runRemotePickup(sys, ctx, P) {
+  const { spawn, freshStore, seed, base, sleep } = ctx;
+  const store = await freshStore(sys, ctx.adminUrl);
+  const children = [];
+  try {
+    await seed(sys, store, 0);
+    const worker = spawn({ ...base(sys), ...store.cfg, role: 'steady-worker' });
+    const producer = spawn({ ...base(sys), ...store.cfg, role: 'steady-producer' });
+    children.push(worker, producer);
+    await Promise.all([worker.next('ready', 120_000), producer.next('ready', 120_000)]);
+    const state = { started: [], producer: {} };
+    worker.child.on('message', (m) => m.type === 'progress' && (state.started = m.started));
+    producer.child.on('message', (m) => m.type === 'progress' && (state.producer = m));
+    await sleep(1500); // the worker idle (as in the idle pickup)
+    const rate = 1000 / P.spacingMs;
+    const r = await steadyPhase(sys, ctx, { worker, producer, state }, 0, rate, P.pickups * P.spacingMs);
+    producer.send({ type: 'go', stop: true });
+    worker.send({ type: 'report', stop: true });
+    return r;
+  } finally {
+    await Promise.all(children.map((c) => c.kill(3000)));
+    await store.drop();
+  }
+}

@@ -12,9 +12,10 @@ export const SYSTEMS = [
   // before 'auto': claim only what can start now). Idle pickup and enqueue do not change with them.
   { key: 'nestjs-pg-queue-prefetch500', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { prefetch: 500 }, scenarios: ['burn', 'scale', 'large'], fullOnly: true },
   { key: 'nestjs-pg-queue-prefetch0', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { prefetch: 0 }, scenarios: ['burn', 'scale'], fullOnly: true },
-  // The pickup of a push from another process (or with `directStart: false`): INSERT, NOTIFY, claim. The default
-  // setting starts a job pushed by the worker's own process directly (the pickup scenario pushes from the worker's process, for every system).
-  { key: 'nestjs-pg-queue-notify', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { directStart: false }, scenarios: ['pickup'] },
+  // `directStart: false`: every push is INSERT, NOTIFY, claim. The default starts a job pushed by the worker's own process
+  // directly (the pickup scenario pushes from the worker's process, for every system) and hands one pushed by another process
+  // to an idle worker in the NOTIFY (the remote scenario).
+  { key: 'nestjs-pg-queue-notify', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { directStart: false }, scenarios: ['pickup', 'remote'] },
   // The setting for a transaction-mode pooler (`preparedStatements: false`): every statement unnamed, planned on each run.
   { key: 'nestjs-pg-queue-unprepared', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { preparedStatements: false }, scenarios: ['burn', 'large', 'pickup', 'enqueue'], optIn: true },
   // A listener on every job event (QueueEvents.on): what the events cost a burn-down.
@@ -39,7 +40,7 @@ export const SYSTEMS = [
   { key: 'nestjs-pg-queue-write', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { effect: true }, scenarios: ['burn'], optIn: true },
   { key: 'nestjs-pg-queue-write-txn', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { effect: true, transaction: true }, scenarios: ['burn'], optIn: true },
   // This project on Node 24 (the peers' Node): a row of its own (base of its own, so it never becomes our headline figure).
-  { key: 'nestjs-pg-queue-node24', base: 'nestjs-pg-queue-node24', module: 'nestjs-pg-queue', node: 24, scenarios: ['burn', 'pickup', 'enqueue'] },
+  { key: 'nestjs-pg-queue-node24', base: 'nestjs-pg-queue-node24', module: 'nestjs-pg-queue', node: 24, scenarios: ['burn', 'pickup', 'remote', 'enqueue'] },
   // The peers at their current versions, from bench/peers (its own package.json and lockfile), on Node 24 (pg-boss 12 and
   // graphile-worker 0.18 require Node >= 22); settings and links in each module.
   { key: 'graphile-worker', base: 'graphile-worker', modulePath: peer('graphile-worker'), node: 24 },
