@@ -15,7 +15,7 @@ export const SYSTEMS = [
   // `directStart: false`: every push is INSERT, NOTIFY, claim. The default starts a job pushed by the worker's own process
   // directly (the pickup scenario pushes from the worker's process, for every system) and hands one pushed by another process
   // to an idle worker in the NOTIFY (the remote scenario).
-  { key: 'nestjs-pg-queue-notify', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { directStart: false }, scenarios: ['pickup', 'remote'] },
+  { key: 'nestjs-pg-queue-notify', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { directStart: false }, scenarios: ['pickup', 'remote', 'enqueue'] },
   // The setting for a transaction-mode pooler (`preparedStatements: false`): every statement unnamed, planned on each run.
   { key: 'nestjs-pg-queue-unprepared', base: 'nestjs-pg-queue', module: 'nestjs-pg-queue', variant: { preparedStatements: false }, scenarios: ['burn', 'large', 'pickup', 'enqueue'], optIn: true },
   // A listener on every job event (QueueEvents.on): what the events cost a burn-down.

@@ -61,6 +61,8 @@ export class QueueSink {
   private readonly insertStartedName: string | undefined;
   private readonly insertHandedText: string;
   private readonly insertHandedName: string | undefined;
+  /** When a hand-off last found no worker ready (see HAND_OFF_RETRY_MS). */
+  private handOffMissedAt = -Infinity;
 
   constructor(
     /** The queue this sink writes to. */
@@ -103,7 +105,9 @@ export class QueueSink {
       if (started) return started;
       // Not to our own worker: whatever made it decline this job holds for a hand-off too.
       const own = this.ctx.localWorkers?.get(this.queue)?.workerId() ?? null;
-      if (this.ctx.handOff && fitsHandOff(this.queue, job)) return this.insertHanded(job, this.ctx.handOff, own);
+      if (this.ctx.handOff && fitsHandOff(this.queue, job) && performance.now() - this.handOffMissedAt >= HAND_OFF_RETRY_MS) {
+        return this.insertHanded(job, this.ctx.handOff, own);
+      }
     }
     const [id] = await this.insert([job], options, 'options');
     return id;
@@ -163,11 +167,12 @@ export class QueueSink {
     const exec = executorFor(this.ctx.pool, undefined, this.ctx.limiter);
     const began = Date.now();
     try {
-      await exec.query({
+      const r = await exec.query({
         name: this.insertHandedName,
         text: this.insertHandedText,
         values: [id, this.queue, job.name, job.payload, job.maxAttempts, job.priority, job.metadata, job.idempotencyKey, handOff.leaseMs, handOff.channel, passOver],
       });
+      if (r.rowCount === 0) this.handOffMissedAt = performance.now();
     } catch (err) {
       throw await this.translateInsertError(err, [job], [id], exec);
     }
@@ -282,6 +287,14 @@ async function inScope(scope: PushScope, insert: () => Promise<string[]>): Promi
  * that way; larger ones are pushed `pending`.
  */
 const HAND_OFF_MAX_UNITS = 2400;
+/**
+ * After a hand-off found no worker ready, the pushes of the next this-many ms are plain INSERTs:
+ * the hand-off statement costs a push about 0.06 ms more (its CTEs and the tables they open:
+ * bench/probe-push.mjs), which a stream of pushes into busy workers would pay for nothing. An idle
+ * worker is ready again within a round trip of starting its last job, so a trickle of pushes
+ * (where the pickup's latency matters) is handed off push after push.
+ */
+const HAND_OFF_RETRY_MS = 20;
 function fitsHandOff(queue: string, job: ValidatedJob): boolean {
   return queue.length + job.name.length + job.payload.length + job.metadata.length + (job.idempotencyKey?.length ?? 0) + (job.id?.length ?? 26) <= HAND_OFF_MAX_UNITS;
 }

@@ -99,10 +99,25 @@ describe('consumer: a push from another process handed to a ready worker', () =>
       expect(await row(schema, id)).toMatchObject({ status: 'pending', attempts: 0, locked_by: null });
       expect(await readyRows(schema)).toHaveLength(1);
     };
+    /**
+     * A push is handed to the stand-in (the positive control: retried with a deadline, since a push
+     * within 20 ms of one that found no worker ready is a plain INSERT), and the row re-advertised.
+     * Each fence below is then tested on the very next push, with no miss just before it.
+     */
+    const handedOnce = async () => {
+      await waitFor('a push handed to the stand-in', async () => {
+        const id = await sink.push('job', { n: 0 });
+        return (await row(schema, id)).status === 'running';
+      }, 5_000, 1);
+      expect(await readyRows(schema)).toEqual([]);
+      await advertise();
+    };
     try {
       await advertise();
+      await handedOnce();
       // A name the worker has no handler for.
       await expectPending(await sink.push('other', { n: 1 }));
+      await handedOnce();
       // Inside the caller's transaction (it could hold the row for as long as it lasts).
       const client = await scope.pool.connect();
       let inTx: string;
@@ -114,26 +129,26 @@ describe('consumer: a push from another process handed to a ready worker', () =>
         client.release();
       }
       await expectPending(inTx);
+      await handedOnce();
       // Larger than a NOTIFY can carry.
       await expectPending(await sink.push('job', { blob: 'x'.repeat(3000) }));
+      await handedOnce();
       // Paused.
       await p.get(QueueAdmin).pause('handoff');
       await expectPending(await sink.push('job', { n: 3 }));
       await p.get(QueueAdmin).resume('handoff');
+      await handedOnce();
       // A heartbeat older than the lease (orphanTimeoutMs).
       await scope.pool.query(`UPDATE ${s(schema)}.workers SET last_seen = now() - interval '1 hour' WHERE worker_id = 'stand-in'`);
       await expectPending(await sink.push('job', { n: 4 }));
       await scope.pool.query(`UPDATE ${s(schema)}.workers SET last_seen = now() WHERE worker_id = 'stand-in'`);
-      // A backend that is gone, and a live pid of another backend start (reused).
+      await handedOnce();
+      // A live pid, but of another backend start (the pid reused).
       await scope.pool.query(`UPDATE ${s(schema)}.ready_workers SET listener_start = listener_start - 1`);
       await expectPending(await sink.push('job', { n: 5 }));
       await advertise();
-      // All fences pass: handed, and the row is taken.
-      const handed = await sink.push('job', { n: 6 });
-      expect(await row(schema, handed)).toMatchObject({ status: 'running', attempts: 1, locked_by: 'stand-in' });
-      expect(await readyRows(schema)).toEqual([]);
+      await handedOnce();
       // The listener is closed: its row names a dead backend.
-      await advertise();
       await listener.end();
       await waitFor('the backend gone', async () => {
         const r = await scope.pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1', [backend.pid]);
