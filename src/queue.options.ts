@@ -32,8 +32,11 @@ export interface QueueConfig {
    * Default true. A job pushed by this process outside a transaction, due now, while this
    * process's worker for the queue has a free slot and no claim could find an older job, is
    * inserted already claimed by that worker and starts when the INSERT returns: one round trip
-   * instead of an INSERT, a NOTIFY and a claim, and no other process is woken for it. False: every
-   * push is inserted `pending` and goes to whichever worker claims it first.
+   * instead of an INSERT, a NOTIFY and a claim, and no other process is woken for it. A push that
+   * this process's worker cannot take is handed to an idle worker of another process if one is
+   * ready: inserted claimed by it, the job itself in the NOTIFY, started without a claim (see
+   * Readiness). False: every push is inserted `pending` and goes to whichever worker claims it
+   * first, and this process's worker is never handed jobs from others.
    */
   directStart?: boolean;
   /** Attempts for jobs pushed without `maxAttempts`. Default: the module's. */

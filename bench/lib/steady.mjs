@@ -90,6 +90,19 @@ async function steadyPhase(sys, ctx, { worker, producer, state }, phase, rate, d
   return out;
 }
 
+/** The worker and producer processes on a seeded store (added to `children`, for the caller to kill), with their progress in `state`. */
+async function startPair(sys, { spawn, seed, base }, store, children) {
+  await seed(sys, store, 0);
+  const worker = spawn({ ...base(sys), ...store.cfg, role: 'steady-worker' });
+  const producer = spawn({ ...base(sys), ...store.cfg, role: 'steady-producer' });
+  children.push(worker, producer);
+  await Promise.all([worker.next('ready', 120_000), producer.next('ready', 120_000)]);
+  const state = { started: [], producer: {} };
+  worker.child.on('message', (m) => m.type === 'progress' && (state.started = m.started));
+  producer.child.on('message', (m) => m.type === 'progress' && (state.producer = m));
+  return { worker, producer, state };
+}
+
 /**
  * Both rates for one system, in turn, on one fresh database with one worker process and one
  * producer process (the second rate runs over the first one's finished jobs). `burnRate` is the
@@ -97,19 +110,12 @@ async function steadyPhase(sys, ctx, { worker, producer, state }, phase, rate, d
  * withTimeout, log, progress, now, sleep, adminUrl, tag }.
  */
 export async function runSteady(sys, ctx, P, burnRate) {
-  const { spawn, freshStore, seed, base, sleep } = ctx;
+  const { freshStore, sleep } = ctx;
   const store = await freshStore(sys, ctx.adminUrl);
   const children = [];
   const out = [];
   try {
-    await seed(sys, store, 0);
-    const worker = spawn({ ...base(sys), ...store.cfg, role: 'steady-worker' });
-    const producer = spawn({ ...base(sys), ...store.cfg, role: 'steady-producer' });
-    children.push(worker, producer);
-    await Promise.all([worker.next('ready', 120_000), producer.next('ready', 120_000)]);
-    const state = { started: [], producer: {} };
-    worker.child.on('message', (m) => m.type === 'progress' && (state.started = m.started));
-    producer.child.on('message', (m) => m.type === 'progress' && (state.producer = m));
+    const { worker, producer, state } = await startPair(sys, ctx, store, children);
     await sleep(500); // the worker idle on its queue (the warm-up pushes done), the producer warmed up
     let undrained = null;
     for (const [phase, frac] of P.steadyRates.entries()) {
@@ -148,18 +154,11 @@ export async function runSteady(sys, ctx, P, burnRate) {
  * for 1.5 s. The latency crosses two processes on one machine clock, as the steady scenario's does.
  */
 export async function runRemotePickup(sys, ctx, P) {
-  const { spawn, freshStore, seed, base, sleep } = ctx;
+  const { freshStore, sleep } = ctx;
   const store = await freshStore(sys, ctx.adminUrl);
   const children = [];
   try {
-    await seed(sys, store, 0);
-    const worker = spawn({ ...base(sys), ...store.cfg, role: 'steady-worker' });
-    const producer = spawn({ ...base(sys), ...store.cfg, role: 'steady-producer' });
-    children.push(worker, producer);
-    await Promise.all([worker.next('ready', 120_000), producer.next('ready', 120_000)]);
-    const state = { started: [], producer: {} };
-    worker.child.on('message', (m) => m.type === 'progress' && (state.started = m.started));
-    producer.child.on('message', (m) => m.type === 'progress' && (state.producer = m));
+    const { worker, producer, state } = await startPair(sys, ctx, store, children);
     await sleep(1500); // the worker idle (as in the idle pickup)
     const rate = 1000 / P.spacingMs;
     const r = await steadyPhase(sys, ctx, { worker, producer, state }, 0, rate, P.pickups * P.spacingMs);

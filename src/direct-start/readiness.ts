@@ -22,8 +22,8 @@ export interface ReadinessContext {
  * States: off (initial; no row we know of) -> advertising (the INSERT in flight) -> advertised
  * -> off (taken by a push; withdrawn, the worker having filled up; or reset: the LISTEN
  * connection or the worker id changed, so the row names a backend or an id no hand-off may use)
- * ...; any -> stopped (every row withdrawn). `epoch` is
- * bumped by every reset, so an INSERT that lands after one does not count as advertised.
+ * ...; any -> stopped (every row withdrawn). `epoch` is bumped by every withdrawal and reset, so
+ * an INSERT that lands after one does not count as advertised.
  */
 export class Readiness {
   private readonly logger: Logger;
