@@ -22,6 +22,8 @@ for (const key of Object.keys(r.settings)) {
   if ((r.capped_burn_down ?? []).includes(key)) s.capped = true;
   const pickup = own(r.pickup_ms, key);
   if (pickup !== undefined) s.pickup = { p50: { median: pickup.p50 } };
+  const remote = r.remote_pickup_ms?.[key];
+  if (remote !== undefined) s.remote = { p50: { median: remote.p50 } };
   const series = r.burn_series?.[key]; // keyed by each setting's own key
   if (series) s.series = series.jobs_per_s;
   sum[key] = s;

@@ -117,7 +117,7 @@ const otherNodes = (meta) => {
 };
 
 /**
- * The chart the README shows: burn-down throughput and idle pickup p50 per system key. `sum` holds,
+ * The chart the README shows: burn-down throughput, idle pickup p50 and the pickup p50 of a push from another process per system key. `sum` holds,
  * per key, `tput.median`, `capped`, `pickup.p50.median` and `series` (the median one-process burn-down's
  * jobs/s per second, drawn as a third panel; what writeReports computes; bench/chart.mjs
  * rebuilds it from latest.json). Every setting of this project is drawn in blue.
@@ -125,8 +125,10 @@ const otherNodes = (meta) => {
 export function svgChart(sum, meta) {
   const rowsT = Object.values(sum).filter((s) => s.tput).map((s) => ({ key: s.key, v: s.tput.median, capped: s.capped }));
   const rowsP = Object.values(sum).filter((s) => s.pickup).map((s) => ({ key: s.key, v: s.pickup.p50.median }));
+  const rowsR = Object.values(sum).filter((s) => s.remote).map((s) => ({ key: s.key, v: s.remote.p50.median }));
   rowsT.sort((a, b) => b.v - a.v);
   rowsP.sort((a, b) => a.v - b.v);
+  rowsR.sort((a, b) => a.v - b.v);
   // The label column fits the longest key (up to about 7.5 px a character at 12 px, in bold).
   const longest = Math.max(...[...rowsT, ...rowsP].map((r) => r.key.length), 20);
   const labelW = Math.ceil(20 + 7.6 * longest);
@@ -166,6 +168,15 @@ export function svgChart(sum, meta) {
     (v) => `${fmtMs(v)} ms`,
     rowsP.some((r) => r.v > clipAt) ? `bars marked » are cut at ${clipAt} ms; the label has the value` : null,
   );
+  if (rowsR.length) {
+    panel(
+      'Pickup of a push from another process, p50 ms (lower is better; producer-only process to handler start)',
+      rowsR,
+      Math.min(Math.max(...rowsR.map((r) => r.v), 0.1), clipAt),
+      (v) => `${fmtMs(v)} ms`,
+      rowsR.some((r) => r.v > clipAt) ? `bars marked » are cut at ${clipAt} ms; the label has the value` : null,
+    );
+  }
   const sp = seriesPanel(chartSeries(sum), { x0: 10, y0: y, width: W - 20, title: 'Burn-down throughput over time, jobs/s in each second (the median one-process run)', esc });
   parts.push(sp.svg);
   y += sp.height;
