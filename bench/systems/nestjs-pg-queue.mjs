@@ -158,7 +158,7 @@ export async function open(ctx) {
     settings:
       `QueueModule.forRoot: concurrency = N per process${prefetch !== undefined ? `, prefetch ${prefetch}` : " (prefetch 'auto': the default)"}, ` +
       (directStart
-        ? 'directStart (the default: a push by the worker\'s own process into an idle worker is inserted claimed and starts when the INSERT returns; others go by LISTEN/NOTIFY), '
+        ? 'directStart (the default: a push by the worker\'s own process into an idle worker is inserted claimed and starts when the INSERT returns; a push from another process is handed to an idle worker in the NOTIFY; others go by LISTEN/NOTIFY and a claim), '
         : 'directStart: false (every push goes INSERT, NOTIFY, claim: the path of a push from another process), ') +
       (preparedStatements ? '' : 'preparedStatements: false (every statement unnamed, as through a transaction pooler), ') +
       (transaction ? '@Process({ transaction: true }) (each attempt in a transaction committed with its fenced ack), ' : '') +
