@@ -6,9 +6,8 @@ import type { JobToPush, PushOptions, TransactionOptions } from '../job.interfac
 import { statementNames } from '../db/identifier.js';
 import { explainStatementError } from '../db/prepared-statements.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql, insertOneJobSql } from '../db/sql/insert-jobs.js';
-import { insertStartedJobSql } from '../db/sql/insert-started-job.js';
-import { insertHandedJobSql } from '../db/sql/ready-workers.js';
 import type { LocalWorkers } from '../direct-start/local-workers.js';
+import { DirectPush } from '../direct-start/direct-push.js';
 import { executorFor, inCallerTransaction, withSavepoint, type Executor } from './executor.js';
 import type { PushLimiter } from './push-limiter.js';
 import { withAmbient, type AmbientTransactions } from './ambient-transaction.js';
@@ -57,12 +56,8 @@ export class QueueSink {
   /** For one job sent unnamed: in a caller's transaction, or with preparedStatements off (see insertOneJobSql). */
   private readonly insertOneText: string;
   private readonly insertName: string | undefined;
-  private readonly insertStartedText: string;
-  private readonly insertStartedName: string | undefined;
-  private readonly insertHandedText: string;
-  private readonly insertHandedName: string | undefined;
-  /** When a hand-off last found no worker ready (see HAND_OFF_RETRY_MS). */
-  private handOffMissedAt = -Infinity;
+  /** Due pushes outside a transaction: started by this process's worker, or handed to another's. */
+  private readonly direct: DirectPush;
 
   constructor(
     /** The queue this sink writes to. */
@@ -73,10 +68,10 @@ export class QueueSink {
     this.insertOneText = insertOneJobSql(ctx.schemaSql);
     const names = statementNames(ctx.schema);
     this.insertName = ctx.preparedStatements ? names.insert : undefined;
-    this.insertStartedText = insertStartedJobSql(ctx.schemaSql);
-    this.insertStartedName = ctx.preparedStatements ? names.insertStarted : undefined;
-    this.insertHandedText = insertHandedJobSql(ctx.schemaSql);
-    this.insertHandedName = ctx.preparedStatements ? names.insertHanded : undefined;
+    this.direct = new DirectPush(queue, ctx, {
+      pending: async (job) => (await this.insert([job], undefined, 'options'))[0],
+      translate: (err, job, id, exec) => this.translateInsertError(err, [job], [id], exec),
+    });
   }
 
   /**
@@ -101,82 +96,10 @@ export class QueueSink {
 
   private async pushOne(job: ValidatedJob, options: PushOptions | undefined, inTransaction: boolean): Promise<string> {
     if (!inTransaction && job.runAt === null && !(job.delayMs! > 0)) {
-      const started = this.startDirect(job);
-      if (started) return started;
-      // Not to our own worker: whatever made it decline this job holds for a hand-off too.
-      const own = this.ctx.localWorkers?.get(this.queue)?.workerId() ?? null;
-      if (this.ctx.handOff && fitsHandOff(this.queue, job) && performance.now() - this.handOffMissedAt >= HAND_OFF_RETRY_MS) {
-        return this.insertHanded(job, this.ctx.handOff, own);
-      }
+      const direct = this.direct.push(job);
+      if (direct) return direct;
     }
     const [id] = await this.insert([job], options, 'options');
-    return id;
-  }
-
-  /**
-   * A due job pushed outside a transaction, while this process's worker for the queue is idle:
-   * inserted already claimed by that worker, it starts when the INSERT returns (see
-   * Fetcher.startDirect). Null when the worker cannot take it now. If the lease fence stops the
-   * insert (our heartbeat is late), the job is pushed the usual way, under the same id.
-   */
-  private startDirect(job: ValidatedJob): Promise<string> | null {
-    const starter = this.ctx.localWorkers?.get(this.queue);
-    if (!starter) return null;
-    const id = job.id ?? nextJobId();
-    const exec = executorFor(this.ctx.pool, undefined, this.ctx.limiter);
-    const landed = starter.startDirect(job.name, async (lockedBy, leaseMs) => {
-      const r = await exec.query<{ created_at: Date }>({
-        name: this.insertStartedName,
-        text: this.insertStartedText,
-        values: [id, this.queue, job.name, job.payload, job.maxAttempts, job.priority, job.metadata, job.idempotencyKey, lockedBy, leaseMs],
-      });
-      if (r.rows.length === 0) return null;
-      const createdAt = r.rows[0].created_at.getTime();
-      // The row as a claim returns it. `payload` and `metadata` are the validated JSON texts,
-      // parsed: equal values, though an object's keys keep the pushed order where jsonb's output
-      // would sort them.
-      return {
-        id,
-        name: job.name,
-        payload: JSON.parse(job.payload),
-        attempts: 1,
-        max_attempts: job.maxAttempts,
-        priority: job.priority,
-        run_at: createdAt,
-        created_at: createdAt,
-        metadata: JSON.parse(job.metadata),
-        idempotency_key: job.idempotencyKey,
-      };
-    });
-    if (!landed) return null;
-    return landed.then(
-      async (row) => (row ? id : (await this.insert([{ ...job, id }], undefined, 'options'))[0]),
-      async (err) => {
-        throw await this.translateInsertError(err, [job], [id], exec);
-      },
-    );
-  }
-
-  /**
-   * A due job pushed outside a transaction that this process's worker could not start: handed to
-   * a ready worker of any process if there is one (it starts on the NOTIFY, without a claim), else
-   * inserted `pending` as usual. One statement either way.
-   */
-  private async insertHanded(job: ValidatedJob, handOff: { leaseMs: number; channel: string }, passOver: string | null): Promise<string> {
-    const id = job.id ?? nextJobId();
-    const exec = executorFor(this.ctx.pool, undefined, this.ctx.limiter);
-    const began = Date.now();
-    try {
-      const r = await exec.query({
-        name: this.insertHandedName,
-        text: this.insertHandedText,
-        values: [id, this.queue, job.name, job.payload, job.maxAttempts, job.priority, job.metadata, job.idempotencyKey, handOff.leaseMs, handOff.channel, passOver],
-      });
-      if (r.rowCount === 0) this.handOffMissedAt = performance.now();
-    } catch (err) {
-      throw await this.translateInsertError(err, [job], [id], exec);
-    }
-    this.ctx.outage?.succeeded('pushes', began);
     return id;
   }
 
@@ -279,24 +202,6 @@ async function inScope(scope: PushScope, insert: () => Promise<string[]>): Promi
   }
   scope.end(ids);
   return ids;
-}
-
-/**
- * A hand-off carries the job in a NOTIFY, whose payload the server caps at 8,000 bytes: only jobs
- * whose texts surely fit (at most 3 bytes of UTF-8 per UTF-16 unit, plus the message's keys) go
- * that way; larger ones are pushed `pending`.
- */
-const HAND_OFF_MAX_UNITS = 2400;
-/**
- * After a hand-off found no worker ready, the pushes of the next this-many ms are plain INSERTs:
- * the hand-off statement costs a push about 0.06 ms more (its CTEs and the tables they open:
- * bench/probe-push.mjs), which a stream of pushes into busy workers would pay for nothing. An idle
- * worker is ready again within a round trip of starting its last job, so a trickle of pushes
- * (where the pickup's latency matters) is handed off push after push.
- */
-const HAND_OFF_RETRY_MS = 20;
-function fitsHandOff(queue: string, job: ValidatedJob): boolean {
-  return queue.length + job.name.length + job.payload.length + job.metadata.length + (job.idempotencyKey?.length ?? 0) + (job.id?.length ?? 26) <= HAND_OFF_MAX_UNITS;
 }
 
 /** Two jobs of one batch with the same key or id would fail the whole insert; say which, before writing. */
