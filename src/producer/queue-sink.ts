@@ -7,7 +7,7 @@ import { statementNames } from '../db/identifier.js';
 import { explainStatementError } from '../db/prepared-statements.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql, insertOneJobSql } from '../db/sql/insert-jobs.js';
 import type { LocalWorkers } from '../direct-start/local-workers.js';
-import { DirectPush } from '../direct-start/direct-push.js';
+import { DirectPush } from './direct-push.js';
 import { executorFor, inCallerTransaction, withSavepoint, type Executor } from './executor.js';
 import type { PushLimiter } from './push-limiter.js';
 import { withAmbient, type AmbientTransactions } from './ambient-transaction.js';

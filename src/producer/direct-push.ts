@@ -2,9 +2,9 @@ import { statementNames } from '../db/identifier.js';
 import { insertStartedJobSql } from '../db/sql/insert-started-job.js';
 import { insertHandedJobSql } from '../db/sql/ready-workers.js';
 import type { ValidatedJob } from '../encoding/validated-job.js';
-import { executorFor, type Executor } from '../producer/executor.js';
-import { nextJobId } from '../producer/job-id.js';
-import type { QueueSinkContext } from '../producer/queue-sink.js';
+import { executorFor, type Executor } from './executor.js';
+import { nextJobId } from './job-id.js';
+import type { QueueSinkContext } from './queue-sink.js';
 
 /** What DirectPush asks of its sink. */
 export interface DirectPushFallbacks {
