@@ -36,13 +36,20 @@ export interface FetcherContext {
 }
 
 /**
- * Claims in flight at once, at most. A claim asks for every free slot; a second one starts when
- * slots free up while the first is still in flight (handlers that finish at different times), so
- * the database need not wait for that claim to land before refilling them. Splitting the slots
- * between two claims on purpose was measured and rejected: smaller batches cost more per job,
- * and with two worker processes the burn-down fell from ~15,000 to ~10,500 jobs/s.
+ * Claims in flight at once, at most, when the worker holds no jobs (`prefetch: 0`). A claim asks
+ * for every free slot; a second one starts when slots free up while the first is still in flight
+ * (handlers that finish at different times), so the database need not wait for that claim to
+ * land before refilling them. Splitting the slots between two claims on purpose was measured and
+ * rejected: smaller batches cost more per job, and with two worker processes the burn-down fell
+ * from ~15,000 to ~10,500 jobs/s.
+ *
+ * A worker that holds jobs (`prefetch` 'auto' or a number) claims one at a time: its held jobs
+ * start while the claim is on its way, so a second lane buys nothing, and with more processes
+ * than cores it costs: 4 processes on 2 cores drained 46,000-50,000 jobs/s with one lane against
+ * 39,000-43,000 with two (41-48 against 45-55 µs of machine CPU per job), with one process
+ * within the noise (`PGQ_LANES`-patched runs of `node bench/run.mjs --only=nestjs-pg-queue,raw-sql-1x32 --procs=1,2,4`, 4 December).
  */
-const MAX_LANES = 2;
+const MAX_LANES_UNHELD = 2;
 
 /** A claim in flight: the slots it may fill (`limit`, of `names`) and the acks of this queue it carries (0 once they landed). */
 interface Lane extends ClaimCapacity {
@@ -56,7 +63,7 @@ interface Lane extends ClaimCapacity {
  * NOTIFY of its queue, by a bus reconnect (catch-up), and through its WakeTimers by its poll
  * tick, by the earliest known future run_at, and by a freed slot when the last claim suggested
  * more work.
- * Invariants: at most MAX_LANES claims are in flight, and together they never ask for more jobs
+ * Invariants: at most `maxLanes` claims are in flight, and together they never ask for more jobs
  * than the worker has room for (free slots, plus free prefetch places: see Worker.capacity; each
  * claim reserves its limit until it lands); a wake while no claim
  * can start leaves `mayHaveMore` set, and every landing claim looks at it, so no wake is lost;
@@ -91,6 +98,7 @@ export class Fetcher implements DirectStarter {
   private readonly timers: WakeTimers;
   private readonly held: HeldJobsWatch;
   private readonly returns: ClaimReturns;
+  private readonly maxLanes: number;
 
   constructor(private readonly ctx: FetcherContext) {
     this.logger = new Logger(`QueueFetcher:${ctx.queue}`);
@@ -98,6 +106,7 @@ export class Fetcher implements DirectStarter {
     this.timers = new WakeTimers(ctx.pollIntervalMs, () => this.wake());
     this.held = new HeldJobsWatch(ctx.worker, (jobs) => this.handBack(jobs, 'held too long'));
     this.returns = new ClaimReturns(ctx.pool, ctx.schemaSql, jobsChannel(ctx.schema), ctx.queue);
+    this.maxLanes = ctx.worker.holdsJobs ? 1 : MAX_LANES_UNHELD;
   }
 
   start(): void {
@@ -183,7 +192,7 @@ export class Fetcher implements DirectStarter {
       if (this.lanes.size === 0) this.track(this.reconcile());
       return; // the last claim in flight calls pump() when it lands
     }
-    while (this.lanes.size < (this.backlog ? MAX_LANES : 1) && this.mayHaveMore && this.launch());
+    while (this.lanes.size < (this.backlog ? this.maxLanes : 1) && this.mayHaveMore && this.launch());
   }
 
   private track(p: Promise<void>): void {

@@ -158,6 +158,11 @@ export class Worker {
     return this.handlers.has(name) && this.prefetched.length === 0 && this.active.size + unacked < this.queue.concurrency && this.canStart(name);
   }
 
+  /** Claimed jobs may wait here for a slot (`prefetch` 'auto' or a number above 0). */
+  get holdsJobs(): boolean {
+    return this.queue.prefetch !== 0;
+  }
+
   /** Every slot is taken: the queue's due rows may be a backlog this worker is draining. */
   get saturated(): boolean {
     return this.active.size >= this.queue.concurrency;
