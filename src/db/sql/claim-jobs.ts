@@ -18,7 +18,7 @@ export interface ClaimedRow {
  * microsecond first: `date_part` is float8 seconds, and 0.123 s times 1000 can come out as
  * 122.99999, which truncation would make a millisecond early.
  */
-const epochMs = (column: string) => `floor(round(date_part('epoch', ${column}) * 1000000) / 1000)`;
+export const epochMs = (column: string) => `floor(round(date_part('epoch', ${column}) * 1000000) / 1000)`;
 
 /**
  * Claims up to $4 due jobs of queue $2 whose names are in $3, for worker $1, in claim order

@@ -3,6 +3,8 @@
  * advertisement, its withdrawal, and the push that takes one.
  */
 
+import { epochMs } from './claim-jobs.js';
+
 /** Microseconds since the epoch of a timestamptz, as stored in ready_workers.listener_start. */
 const epochMicros = (column: string) => `floor(round(date_part('epoch', ${column}) * 1000000))::bigint`;
 
@@ -77,6 +79,6 @@ export function insertHandedJobSql(s: string): string {
 SELECT job.locked_by, pg_notify($10::text, json_build_object(
   'queue', $2::text, 'handedTo', job.locked_by, 'id', $1::text, 'name', $3::text, 'payload', ($4::text)::json,
   'max_attempts', $5::int, 'priority', $6::int, 'metadata', ($7::text)::json, 'idempotency_key', $8::text,
-  'at', floor(round(date_part('epoch', job.created_at) * 1000000) / 1000))::text)
+  'at', ${epochMs('job.created_at')})::text)
 FROM job WHERE job.locked_by IS NOT NULL`;
 }
