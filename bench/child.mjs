@@ -165,6 +165,7 @@ async function main() {
     } else if (cfg.role.startsWith('steady-')) {
       const { steadyRole } = await import('./steady-child.mjs'); // steady-worker, steady-producer (bench/lib/steady.mjs)
       await steadyRole(sys, cfg, { send, nextMessage, now, sleep, quantile });
+      if (process.env.BENCH_TRACE) await send({ type: 'log', text: `${cfg.role}: statements sent:\n${traceReport()}` });
     }
   } finally {
     if (cfg.role !== 'burn') await Promise.race([sys.close(), sleep(10_000)]);

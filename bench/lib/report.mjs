@@ -106,6 +106,13 @@ function targets(sum, json) {
   if (rp[OURS] && rp['bullmq-redis']) add('pickup from another process p50 <= bullmq on Redis (issue 21)', `${fmtMs(rp[OURS].p50)} vs ${fmtMs(rp['bullmq-redis'].p50)} ms (${ratio(rp[OURS].p50, rp['bullmq-redis'].p50)})`, '<= 1.00x', rp[OURS].p50 <= rp['bullmq-redis'].p50);
   const b = json.enqueue_batch_jobs_per_s;
   if (b['graphile-worker'] != null && b[OURS] != null) add("batch enqueue >= graphile-worker's addJobs", `${fmtN(b[OURS])} vs ${fmtN(b['graphile-worker'])} jobs/s (${ratio(b[OURS], b['graphile-worker'])})`, '>= 1.00x', b[OURS] >= b['graphile-worker']);
+  // Issue 21: the defaults against graphile-worker's best setting; 2 and 4 processes against the best raw loop.
+  if (ours.tput && t['graphile-worker'] != null) add("default burn-down >= graphile-worker's best setting (issue 21)", `${fmtN(ours.tput.median)} vs ${fmtN(t['graphile-worker'])} jobs/s (${ratio(ours.tput.median, t['graphile-worker'])})`, '>= 1.00x', ours.tput.median >= t['graphile-worker']);
+  for (const procs of [2, 4]) {
+    const raw = Math.max(...Object.values(sum).filter((s) => s.base === 'raw-sql' && s.scale[procs]).map((s) => s.scale[procs].median));
+    const mine = ours.scale[procs]?.median;
+    if (mine != null && Number.isFinite(raw)) add(`${procs} processes >= the raw-SQL loop's best (issue 21)`, `${fmtN(mine)} vs ${fmtN(raw)} jobs/s (${ratio(mine, raw)})`, '>= 1.00x', mine >= raw);
+  }
   if (ours.large && ours.tput) add('burn-down with finished rows within 20% of empty', `${fmtN(ours.large.median)} vs ${fmtN(ours.tput.median)} jobs/s (${((100 * ours.large.median) / ours.tput.median).toFixed(0)}%)`, '>= 80%', ours.large.median >= 0.8 * ours.tput.median);
   return out;
 }
@@ -301,7 +308,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     '',
     ...(features.console ? [features.console, ''] : []),
     ...(sustainedOut.console ? [sustainedOut.console, ''] : []),
-    'Targets (issue 7)',
+    'Targets (issues 7 and 21)',
     table(['target', 'measured', 'goal', 'met'], json.targets.map((t) => [t.target, t.measured, t.goal, t.met ? 'yes' : 'NO']), ['l', 'l', 'l', 'l']),
     meta.skipped.length ? `\nSkipped: ${meta.skipped.map((s) => `${s.key} (${s.reason})`).join('; ')}` : '',
   ]
@@ -338,7 +345,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     txnLine ? `## Transactional enqueue\n\n${txnLine}\n` : '',
     features.md ?? '',
     sustainedOut.md ? `${sustainedOut.md}\n` : '',
-    '## Targets (issue 7)',
+    '## Targets (issues 7 and 21)',
     '',
     mdTable(['target', 'measured', 'goal', 'met'], json.targets.map((t) => [t.target, t.measured, t.goal, t.met ? 'yes' : '**no**']), ['l', 'l', 'l', 'l']),
     '',
