@@ -154,12 +154,22 @@ async function main() {
         if (i % 1000 === 999) process.send({ type: 'log', text: `${i + 1}/${cfg.single} single pushes`, progress: true });
       }
       const singleMs = now() - t;
+      // The same number of single pushes from CALLERS concurrent callers, each awaiting its own
+      // (an HTTP handler each): what a queue does with pushes that arrive together.
+      let next = 0;
+      t = now();
+      await Promise.all(
+        Array.from({ length: cfg.callers }, async () => {
+          while (next < cfg.single) await sys.push({ c: next++ });
+        }),
+      );
+      const concurrentMs = now() - t;
       const batch = [];
       for (let i = 0; i < cfg.batch; i++) batch.push({ i });
       t = now();
       await sys.pushBatch(batch);
       const batchMs = now() - t;
-      await send({ type: 'result', single: cfg.single / (singleMs / 1000), batch: cfg.batch / (batchMs / 1000) });
+      await send({ type: 'result', single: cfg.single / (singleMs / 1000), concurrent: cfg.single / (concurrentMs / 1000), batch: cfg.batch / (batchMs / 1000) });
     } else if (cfg.role === 'txn') {
       await send({ type: 'result', ...(await transactional(sys)) });
     } else if (cfg.role.startsWith('steady-')) {

@@ -53,6 +53,7 @@ export const P = {
   pickups: QUICK ? 150 : 300,
   spacingMs: 10,
   single: QUICK ? 1_000 : 5_000,
+  callers: 32, // the enqueue's concurrent single pushes: this many callers, each awaiting its own
   batch: 10_000,
   transactions: QUICK ? 200 : 500,
 };
@@ -310,11 +311,12 @@ async function runOnce(sys, adminUrl, results, run, opts = {}) {
       try {
         await seed(sys, store, 0);
         log(`  ${sys.key}: enqueue, ${single} single pushes + one batch of ${P.batch}, ${tag}`);
-        const c = spawn({ ...base(sys), ...store.cfg, role: 'enqueue', single, batch: P.batch });
+        const c = spawn({ ...base(sys), ...store.cfg, role: 'enqueue', single, callers: P.callers, batch: P.batch });
         const r = await withTimeout(c.result, 300_000, `${sys.key} enqueue`);
         push('enqueue_single', r.single);
+        push('enqueue_concurrent', r.concurrent);
         push('enqueue_batch', r.batch);
-        log(`  ${sys.key}: enqueue single ${Math.round(r.single)} jobs/s, batch ${Math.round(r.batch)} jobs/s`);
+        log(`  ${sys.key}: enqueue single ${Math.round(r.single)} jobs/s, from ${P.callers} concurrent callers ${Math.round(r.concurrent)} jobs/s, batch ${Math.round(r.batch)} jobs/s`);
       } finally {
         await store.drop();
       }

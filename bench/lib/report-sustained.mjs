@@ -79,7 +79,7 @@ export function summariseSustained(r) {
   if (r.durable) {
     const d = r.durable;
     const g = (k) => median(d[k] ?? []);
-    out.durable = { tput: g('burn_1'), capped: !!d.capped, p50: g('pickup_p50'), p99: g('pickup_p99'), remote: g('remote_p50'), single: g('enqueue_single'), batch: g('enqueue_batch') };
+    out.durable = { tput: g('burn_1'), capped: !!d.capped, p50: g('pickup_p50'), p99: g('pickup_p99'), remote: g('remote_p50'), single: g('enqueue_single'), concurrent: g('enqueue_concurrent'), batch: g('enqueue_batch') };
   }
   return out;
 }
@@ -130,7 +130,7 @@ export function sustainedReport(sum, sustained, P, meta, { table, mdTable }) {
     : null;
   const durKeys = keys.filter((k) => sustained[k].durable);
   const oursD = sustained[OURS]?.durable;
-  const durHeaders = ['system', 'burn-down jobs/s', 'vs ours', 'vs fsync off', 'pickup p50 ms', 'p99 ms', 'p50 vs ours', 'from another process p50 ms', 'vs ours', 'single pushes jobs/s', 'vs ours', 'vs fsync off', 'batch jobs/s', 'vs ours'];
+  const durHeaders = ['system', 'burn-down jobs/s', 'vs ours', 'vs fsync off', 'pickup p50 ms', 'p99 ms', 'p50 vs ours', 'from another process p50 ms', 'vs ours', 'single pushes jobs/s', 'vs ours', 'vs fsync off', `from ${P.callers} callers jobs/s`, 'vs ours', 'vs fsync off', 'batch jobs/s', 'vs ours'];
   const durRows = durKeys.map((k) => {
     const d = sustained[k].durable;
     const s = sum[k];
@@ -147,6 +147,9 @@ export function sustainedReport(sum, sustained, P, meta, { table, mdTable }) {
       fmtN(d.single),
       ratio(d.single, oursD?.single),
       ratio(d.single, s?.single?.median),
+      fmtN(d.concurrent),
+      ratio(d.concurrent, oursD?.concurrent),
+      ratio(d.concurrent, s?.concurrent?.median),
       fmtN(d.batch),
       ratio(d.batch, oursD?.batch),
     ];
@@ -159,14 +162,14 @@ export function sustainedReport(sum, sustained, P, meta, { table, mdTable }) {
       systems: Object.fromEntries(
         durKeys.map((k) => {
           const d = sustained[k].durable;
-          return [k, { burn_down_jobs_per_s: round(d.tput), capped: d.capped, pickup_ms: { p50: round(d.p50, 3), p99: round(d.p99, 3) }, remote_pickup_p50_ms: round(d.remote, 3), enqueue_single_jobs_per_s: round(d.single), enqueue_batch_jobs_per_s: round(d.batch) }];
+          return [k, { burn_down_jobs_per_s: round(d.tput), capped: d.capped, pickup_ms: { p50: round(d.p50, 3), p99: round(d.p99, 3) }, remote_pickup_p50_ms: round(d.remote, 3), enqueue_single_jobs_per_s: round(d.single), enqueue_concurrent_jobs_per_s: round(d.concurrent), enqueue_batch_jobs_per_s: round(d.batch) }];
         }),
       ),
     };
   }
   const steadyIntro = `Steady state: one worker process (concurrency ${P.concurrency}) and a producer-only process pushing on a schedule (push i due at t0 + i/rate; at each timer tick, about every millisecond, the pushes due go out in one call: a single push, or pushMany of the ones due, up to 16 calls in flight; "behind schedule" = issued over 10 ms late) for ${P.steadyMs / 1000} s at ${P.steadyRates.map((f) => `${f * 100}%`).join(' and ')} of the system's one-process burn-down rate measured earlier in the same run; one fresh database, worker and producer per system, the rates in turn (the second over the first one's finished jobs). Latency: push call (producer's clock) to handler start (worker's clock, same machine). Backlog: pushes called but not started, sampled each second of pushing (max / at the end of the pushing); drained ms: last push to every job started. Bounded: all started within 1 s of the last push, or the last window's max <= 2x the first's + slack.${P.steadyRuns < P.runs ? ` Run ${P.steadyRuns === 1 ? '1 only' : `1-${P.steadyRuns}`}.` : ''}`;
   const durIntro = meta.durable?.setup
-    ? `Durable pass: a second server with fsync, synchronous_commit and full_page_writes ON (${meta.durable.setup}), the same for every system, each system's pass right after its first run on the main server: one run of the one-process burn-down (${P.burnJobs.toLocaleString('en')} jobs, capped at ${P.burnCapMs / 1000} s), the idle pickup and the pickup from another process (${P.durablePickups} pushes ${P.spacingMs} ms apart each) and the enqueue (${P.durableSingle.toLocaleString('en')} single pushes, one batch of ${P.batch.toLocaleString('en')}). "vs fsync off" is the ratio to the main pass's median (on a shared machine, load moves between the two; read it with the main pass's range).`
+    ? `Durable pass: a second server with fsync, synchronous_commit and full_page_writes ON (${meta.durable.setup}), the same for every system, each system's pass right after its first run on the main server: one run of the one-process burn-down (${P.burnJobs.toLocaleString('en')} jobs, capped at ${P.burnCapMs / 1000} s), the idle pickup and the pickup from another process (${P.durablePickups} pushes ${P.spacingMs} ms apart each) and the enqueue (${P.durableSingle.toLocaleString('en')} single pushes, as many from ${P.callers} concurrent callers, one batch of ${P.batch.toLocaleString('en')}). "vs fsync off" is the ratio to the main pass's median (on a shared machine, load moves between the two; read it with the main pass's range).`
     : meta.durable?.skipped
       ? `Durable pass: not run (${meta.durable.skipped}).`
       : null;

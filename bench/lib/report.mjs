@@ -33,6 +33,7 @@ function summarise(results) {
       pickup: r.runs.pickup_p50 ? { p50: g('pickup_p50'), p95: g('pickup_p95'), p99: g('pickup_p99'), max: g('pickup_max') } : null,
       remote: r.runs.remote_p50 ? { p50: g('remote_p50'), p90: g('remote_p90'), p99: g('remote_p99'), max: g('remote_max') } : null,
       single: g('enqueue_single'),
+      concurrent: g('enqueue_concurrent'),
       batch: g('enqueue_batch'),
       txn: r.runs.txn_added_p50 ? { added: g('txn_added_p50'), without: g('txn_without_p50'), with: g('txn_with_p50') } : null,
     };
@@ -227,6 +228,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     // A push from a producer-only process into an idle worker process (bench/lib/steady.mjs, runRemotePickup).
     remote_pickup_ms: Object.fromEntries(Object.values(sum).filter((s) => s.remote).map((s) => [s.key, Object.fromEntries(['p50', 'p90', 'p99', 'max'].map((q) => [q, round(s.remote[q]?.median, 3)]))])),
     enqueue_single_jobs_per_s: keyed(sum, (s) => s.single?.median),
+    enqueue_concurrent_jobs_per_s: keyed(sum, (s) => s.concurrent?.median),
     enqueue_batch_jobs_per_s: keyed(sum, (s) => s.batch?.median),
     scale_out_jobs_per_s: Object.fromEntries(Object.values(sum).filter((s) => s.tput).map((s) => [s.key, Object.fromEntries(Object.entries(s.scale).map(([k, v]) => [k, round(v?.median)]))])),
     // The machine's CPU (every process) per job during each burn-down: on 2 busy cores, jobs/s with
@@ -279,10 +281,10 @@ export function writeReports({ results, meta, P, dir, write }) {
     return [k, fmtRange(p.p50, fmtMs), fmtRange(p.p90, fmtMs), fmtRange(p.p99, fmtMs), fmtRange(p.max, fmtMs), ratio(p.p50.median, oursR)];
   });
   const remIntro = `${P.pickups} single pushes ${P.spacingMs} ms apart from a producer-only process into a worker process idle for 1.5 s; latency from the push call to the handler's start, across the two processes (one machine clock).`;
-  const enqHeaders = ['system', `${P.single.toLocaleString('en')} single pushes, jobs/s`, 'vs ours', `batch of ${P.batch.toLocaleString('en')}, jobs/s`, 'vs ours'];
+  const enqHeaders = ['system', `${P.single.toLocaleString('en')} single pushes, jobs/s`, 'vs ours', `the same from ${P.callers} concurrent callers, jobs/s`, 'vs ours', `batch of ${P.batch.toLocaleString('en')}, jobs/s`, 'vs ours'];
   const enqRows = order.filter((k) => sum[k].single).map((k) => {
     const s = sum[k];
-    return [k, fmtRange(s.single, fmtN), ratio(s.single.median, ours?.single?.median), fmtRange(s.batch, fmtN), ratio(s.batch.median, ours?.batch?.median)];
+    return [k, fmtRange(s.single, fmtN), ratio(s.single.median, ours?.single?.median), fmtRange(s.concurrent, fmtN), ratio(s.concurrent?.median, ours?.concurrent?.median), fmtRange(s.batch, fmtN), ratio(s.batch.median, ours?.batch?.median)];
   });
   const L = ['l'];
   const txnLine = ours?.txn
@@ -338,7 +340,7 @@ export function writeReports({ results, meta, P, dir, write }) {
     ...(remRows.length ? ['## Pickup of a push from another process', '', remIntro, '', mdTable(remHeaders, remRows, L), ''] : []),
     '## Enqueue',
     '',
-    `${P.single.toLocaleString('en')} sequential single pushes (each awaited), then one batch of ${P.batch.toLocaleString('en')} in one call, from a producer-only process.`,
+    `${P.single.toLocaleString('en')} sequential single pushes (each awaited), the same number from ${P.callers} concurrent callers (each awaiting its own push, as HTTP handlers would), then one batch of ${P.batch.toLocaleString('en')} in one call, from a producer-only process.`,
     '',
     mdTable(enqHeaders, enqRows, L),
     '',

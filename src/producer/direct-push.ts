@@ -46,6 +46,11 @@ export class DirectPush {
   private readonly insertHandedName: string | undefined;
   /** When a hand-off last found no worker ready (see HAND_OFF_RETRY_MS). */
   private handOffMissedAt = -Infinity;
+  /**
+   * A hand-off is in flight: the pushes of a burst meanwhile go the usual way, grouped (see
+   * PushGroups), instead of a statement each for the one worker a hand-off is likely to find.
+   */
+  private handing = false;
 
   constructor(
     private readonly queue: string,
@@ -64,9 +69,10 @@ export class DirectPush {
     const started = this.startDirect(job);
     if (started) return started;
     const handOff = this.ctx.handOff;
-    if (!handOff || !fitsHandOff(this.queue, job) || performance.now() - this.handOffMissedAt < HAND_OFF_RETRY_MS) return null;
+    if (!handOff || this.handing || !fitsHandOff(this.queue, job) || performance.now() - this.handOffMissedAt < HAND_OFF_RETRY_MS) return null;
     // Not to our own worker: whatever made it decline this job holds for a hand-off too.
-    return this.insertHanded(job, handOff, this.ctx.localWorkers?.get(this.queue)?.workerId() ?? null);
+    this.handing = true;
+    return this.insertHanded(job, handOff, this.ctx.localWorkers?.get(this.queue)?.workerId() ?? null).finally(() => (this.handing = false));
   }
 
   /**

@@ -8,6 +8,7 @@ import { explainStatementError } from '../db/prepared-statements.js';
 import { existingKeysSql, insertJobsParams, insertJobsSql, insertOneJobSql } from '../db/sql/insert-jobs.js';
 import type { LocalWorkers } from '../direct-start/local-workers.js';
 import { DirectPush } from './direct-push.js';
+import { PushGroups } from './push-groups.js';
 import { executorFor, inCallerTransaction, withSavepoint, type Executor } from './executor.js';
 import type { PushLimiter } from './push-limiter.js';
 import { withAmbient, type AmbientTransactions } from './ambient-transaction.js';
@@ -58,6 +59,8 @@ export class QueueSink {
   private readonly insertName: string | undefined;
   /** Due pushes outside a transaction: started by this process's worker, or handed to another's. */
   private readonly direct: DirectPush;
+  /** Pushes on the pool: concurrent ones share a statement and a commit (see PushGroups). */
+  private readonly groups: PushGroups;
 
   constructor(
     /** The queue this sink writes to. */
@@ -71,6 +74,13 @@ export class QueueSink {
     this.direct = new DirectPush(queue, ctx, {
       pending: async (job) => (await this.insert([job], undefined, 'options'))[0],
       translate: (err, job, id, exec) => this.translateInsertError(err, [job], [id], exec),
+    });
+    const poolExec = executorFor(ctx.pool, undefined, ctx.limiter);
+    this.groups = new PushGroups({
+      write: async (jobs, ids) => {
+        await poolExec.query({ name: this.insertName, text: this.insertName === undefined && jobs.length === 1 ? this.insertOneText : this.insertText, values: insertJobsParams(this.queue, ids, jobs) });
+      },
+      unreachable: isUnavailable,
     });
   }
 
@@ -133,19 +143,17 @@ export class QueueSink {
     const exec = executorFor(this.ctx.pool, tx, this.ctx.limiter);
     const began = Date.now();
     try {
-      // Named (prepared) only on our own pool: a caller's connection may not expect it.
-      const name = exec.inCallerTransaction ? undefined : this.insertName;
-      await withSavepoint(
-        exec,
-        () =>
-          exec.query({
-            name,
-            // Planned on every run when unnamed: the one-row form plans faster.
-            text: name === undefined && jobs.length === 1 ? this.insertOneText : this.insertText,
-            values: insertJobsParams(this.queue, ids, jobs),
-          }),
-        txField,
-      );
+      if (!exec.inCallerTransaction) {
+        await this.groups.write(jobs, ids);
+      } else {
+        // Unnamed in a caller's transaction (its connection may not expect prepared statements),
+        // so planned on every run: the one-row form plans faster.
+        await withSavepoint(
+          exec,
+          () => exec.query({ text: jobs.length === 1 ? this.insertOneText : this.insertText, values: insertJobsParams(this.queue, ids, jobs) }),
+          txField,
+        );
+      }
     } catch (err) {
       throw await this.translateInsertError(err, jobs, ids, exec);
     }
