@@ -76,6 +76,15 @@ async function main() {
         await send({ type: 'log', text: `inserted ${cfg.finished} finished rows in ${((now() - t) / 1000).toFixed(1)} s` });
       }
       if (cfg.jobs) await sys.seed(cfg.jobs);
+      if (cfg.dbUrl && cfg.analyze) {
+        // --analyze: statistics of the seeded rows, as a table with traffic would have (a fresh
+        // table's claims are otherwise planned on the planner's defaults).
+        const { default: pg } = await import('pg');
+        const c = new pg.Client({ connectionString: cfg.dbUrl });
+        await c.connect();
+        await c.query('ANALYZE');
+        await c.end();
+      }
       await send({ type: 'result', seedMs: now() - t0, settings: sys.settings });
     } else if (cfg.role === 'burn') {
       let open = false;

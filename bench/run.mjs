@@ -1,5 +1,5 @@
 // `npm run bench` (full) / `npm run bench -- --quick`. See the README, section Performance.
-// Options: --quick, --runs=N, --only=key,key (system keys), --skip=scenario,scenario (burn, scale, steady,
+// Options: --quick, --analyze, --runs=N, --only=key,key (system keys), --skip=scenario,scenario (burn, scale, steady,
 // pickup, remote, enqueue, txn, large, durable), --write (write a partial run's results), --results-dir=<dir>,
 // --durable-url=<url> (the durable pass's server when DATABASE_URL is set), --procs=1,2,4 (the burn-downs' process counts).
 import { fork } from 'node:child_process';
@@ -54,6 +54,9 @@ export const P = {
   spacingMs: 10,
   single: QUICK ? 1_000 : 5_000,
   callers: 32, // the enqueue's concurrent single pushes: this many callers, each awaiting its own
+  // --analyze: ANALYZE the database after each seed, so every system's planner has statistics of the
+  // seeded backlog (graphile-worker's claim plan depends on them: bench/child.mjs, role seed).
+  analyze: args.includes('--analyze'),
   batch: 10_000,
   transactions: QUICK ? 200 : 500,
 };
@@ -160,7 +163,7 @@ async function freshStore(sys, adminUrl) {
 }
 
 async function seed(sys, store, jobs, finished = 0) {
-  const c = spawn({ ...base(sys), ...store.cfg, role: 'seed', jobs, finished });
+  const c = spawn({ ...base(sys), ...store.cfg, role: 'seed', jobs, finished, analyze: P.analyze });
   return withTimeout(c.result, 600_000, `${sys.key} seed`);
 }
 
