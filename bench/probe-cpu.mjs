@@ -4,6 +4,9 @@
 // and the Postgres processes' CPU per job (from /proc). `system` is a module of bench/systems (default
 // nestjs-pg-queue, with `prefetch`, default auto; `graphile-worker` runs 0.17 with its localQueue, as in
 // the bench), so one command measures a peer's cost per job beside ours.
+// `peer:graphile-worker` runs the bench's graphile-worker 0.18 module (on Node 24:
+// `scripts/node-builds/node_modules/node-24/bin/node bench/probe-cpu.mjs auto 100000 peer:graphile-worker`).
+// PROBE_ANALYZE=1: ANALYZE after seeding (the claims planned with statistics, as with `bench/run.mjs --analyze`).
 // PROBE_CPU_PROF=<file>: also write a V8 CPU profile of the drain alone (not the seeding) to that file.
 // PROBE_HEAP_PROF=<file>: a sampling heap profile of the drain's allocations (collected ones included), and
 // the bytes allocated per job by allocation site are printed (the top 25).
@@ -17,7 +20,8 @@ const prefetchArg = process.argv[2] ?? 'auto';
 const prefetch = prefetchArg === 'auto' ? undefined : Number(prefetchArg); // undefined: the default ('auto')
 const N = Number(process.argv[3] ?? 100_000);
 const system = process.argv[4] ?? 'nestjs-pg-queue';
-const { open } = await import(`./systems/${system}.mjs`);
+// `peer:<name>`: a peer's module from bench/peers (graphile-worker 0.18, pg-boss 12: run this script on Node 24).
+const { open } = await import(system.startsWith('peer:') ? `./peers/systems/${system.slice(5)}.mjs` : `./systems/${system}.mjs`);
 const ours = system === 'nestjs-pg-queue';
 const TICK_MS = 1000 / 100; // USER_HZ
 
@@ -46,6 +50,14 @@ try {
   await seeder.setup();
   await seeder.seed(N);
   await seeder.close();
+  if (process.env.PROBE_ANALYZE) {
+    // Statistics of the seeded backlog, as `bench/run.mjs --analyze` gives every system.
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: server.url });
+    await c.connect();
+    await c.query('ANALYZE');
+    await c.end();
+  }
   const sys = await open(ctx); // a fresh instance for the worker, as the bench's worker processes are
   let done = 0;
   let finished;
