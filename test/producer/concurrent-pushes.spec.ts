@@ -8,18 +8,7 @@ import { databaseUrl, dropSchema, testPool, uniqueSchema } from '../helpers/db.j
 import { nextJobId } from '../../src/producer/job-id.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
-import { countJobs, rejectionOf, sinkOf } from './support.js';
-
-/** Counts INSERT statements on `<schema>.jobs` server-side (a statement-level trigger fires once per statement, however many rows). */
-async function countInsertStatements(pool: pg.Pool, schema: string): Promise<() => Promise<number>> {
-  const s = pg.escapeIdentifier(schema);
-  await pool.query(`CREATE TABLE ${s}.insert_statements (n int NOT NULL)`);
-  await pool.query(`INSERT INTO ${s}.insert_statements VALUES (0)`);
-  await pool.query(`CREATE FUNCTION ${s}.count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN UPDATE ${s}.insert_statements SET n = n + 1; RETURN NULL; END $$`);
-  await pool.query(`CREATE TRIGGER count_insert AFTER INSERT ON ${s}.jobs FOR EACH STATEMENT EXECUTE FUNCTION ${s}.count_insert()`);
-  return async () => (await pool.query<{ n: number }>(`SELECT n FROM ${s}.insert_statements`)).rows[0].n;
-}
+import { countInsertStatements, countJobs, rejectionOf, sinkOf } from './support.js';
 
 describe('concurrent pushes share statements (group commit)', () => {
   const schema = uniqueSchema('group');

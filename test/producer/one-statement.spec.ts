@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUrl, dropSchema, testPool, uniqueSchema } from '../helpers/db.js';
 import { createQueueApp } from '../helpers/app.js';
-import { countJobs, sinkOf } from './support.js';
+import { countInsertStatements, countJobs, sinkOf } from './support.js';
 
 /** A pg.Pool that records the text of every statement sent through `pool.query`. */
 class RecordingPool extends pg.Pool {
@@ -30,23 +30,17 @@ function recording(client: pg.PoolClient): { client: pg.PoolClient; texts: strin
 
 describe('pushMany of N jobs is one INSERT statement', () => {
   const schema = uniqueSchema('one');
-  const s = pg.escapeIdentifier(schema);
   const pool = testPool();
   const own = new RecordingPool({ connectionString: databaseUrl(), max: 3 });
   own.on('error', () => undefined);
   let app: INestApplication;
 
-  const insertStatementsSeen = async (): Promise<number> =>
-    (await pool.query<{ n: number }>(`SELECT n FROM ${s}.insert_statements`)).rows[0].n;
+  let insertStatementsSeen: () => Promise<number>;
 
   beforeAll(async () => {
     app = await createQueueApp({ schema, connection: undefined, pool: own });
     // The server's own count: a statement-level trigger fires once per INSERT statement, however many rows.
-    await pool.query(`CREATE TABLE ${s}.insert_statements (n int NOT NULL)`);
-    await pool.query(`INSERT INTO ${s}.insert_statements VALUES (0)`);
-    await pool.query(`CREATE FUNCTION ${s}.count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN UPDATE ${s}.insert_statements SET n = n + 1; RETURN NULL; END $$`);
-    await pool.query(`CREATE TRIGGER count_insert AFTER INSERT ON ${s}.jobs FOR EACH STATEMENT EXECUTE FUNCTION ${s}.count_insert()`);
+    insertStatementsSeen = await countInsertStatements(pool, schema);
   });
   afterAll(async () => {
     await app?.close();

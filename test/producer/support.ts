@@ -108,3 +108,14 @@ export async function accountEmails(pool: pg.Pool, schema: string): Promise<stri
   const r = await pool.query<{ email: string }>(`SELECT email FROM ${pg.escapeIdentifier(schema)}.accounts ORDER BY email`);
   return r.rows.map((row) => row.email);
 }
+
+/** Counts INSERT statements on `<schema>.jobs` server-side (a statement-level trigger fires once per statement, however many rows). */
+export async function countInsertStatements(pool: pg.Pool, schema: string): Promise<() => Promise<number>> {
+  const s = pg.escapeIdentifier(schema);
+  await pool.query(`CREATE TABLE ${s}.insert_statements (n int NOT NULL)`);
+  await pool.query(`INSERT INTO ${s}.insert_statements VALUES (0)`);
+  await pool.query(`CREATE FUNCTION ${s}.count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN UPDATE ${s}.insert_statements SET n = n + 1; RETURN NULL; END $$`);
+  await pool.query(`CREATE TRIGGER count_insert AFTER INSERT ON ${s}.jobs FOR EACH STATEMENT EXECUTE FUNCTION ${s}.count_insert()`);
+  return async () => (await pool.query<{ n: number }>(`SELECT n FROM ${s}.insert_statements`)).rows[0].n;
+}
