@@ -79,11 +79,8 @@ async function main() {
       if (cfg.dbUrl && cfg.analyze) {
         // --analyze: statistics of the seeded rows, as a table with traffic would have (a fresh
         // table's claims are otherwise planned on the planner's defaults).
-        const { default: pg } = await import('pg');
-        const c = new pg.Client({ connectionString: cfg.dbUrl });
-        await c.connect();
-        await c.query('ANALYZE');
-        await c.end();
+        const { analyzeDatabase } = await import('./lib/db.mjs');
+        await analyzeDatabase(cfg.dbUrl);
       }
       await send({ type: 'result', seedMs: now() - t0, settings: sys.settings });
     } else if (cfg.role === 'burn') {

@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
-import { PG_SETTINGS } from './lib/db.mjs';
+import { analyzeDatabase, PG_SETTINGS } from './lib/db.mjs';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.mjs';
 
 const prefetchArg = process.argv[2] ?? 'auto';
@@ -52,11 +52,7 @@ try {
   await seeder.close();
   if (process.env.PROBE_ANALYZE) {
     // Statistics of the seeded backlog, as `bench/run.mjs --analyze` gives every system.
-    const { default: pg } = await import('pg');
-    const c = new pg.Client({ connectionString: server.url });
-    await c.connect();
-    await c.query('ANALYZE');
-    await c.end();
+    await analyzeDatabase(server.url);
   }
   const sys = await open(ctx); // a fresh instance for the worker, as the bench's worker processes are
   let done = 0;

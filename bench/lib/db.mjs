@@ -71,3 +71,14 @@ export async function serverVersion(url) {
     await c.end();
   }
 }
+
+/** ANALYZE of the whole database at `url`: every table's statistics (`bench/run.mjs --analyze`, PROBE_ANALYZE). */
+export async function analyzeDatabase(url) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('ANALYZE');
+  } finally {
+    await c.end();
+  }
+}

@@ -60,11 +60,11 @@ export class PushGroups {
   write(jobs: ValidatedJob[], ids: string[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const entry: Entry = { jobs, ids, resolve, reject };
+      const bytes = charsOf(jobs);
       if (this.inFlight < GROUP_IN_FLIGHT) {
-        this.send({ entries: [entry], jobs: jobs.length, bytes: charsOf(jobs) });
+        this.send({ entries: [entry], jobs: jobs.length, bytes });
         return;
       }
-      const bytes = charsOf(jobs);
       const open = this.waiting[this.waiting.length - 1];
       if (open && open.jobs + jobs.length <= GROUP_MAX_JOBS && open.bytes + bytes <= GROUP_MAX_CHARS) {
         open.entries.push(entry);

@@ -78,7 +78,7 @@ export class QueueSink {
     const poolExec = executorFor(ctx.pool, undefined, ctx.limiter);
     this.groups = new PushGroups({
       write: async (jobs, ids) => {
-        await poolExec.query({ name: this.insertName, text: this.insertName === undefined && jobs.length === 1 ? this.insertOneText : this.insertText, values: insertJobsParams(this.queue, ids, jobs) });
+        await poolExec.query(this.insertStatement(jobs, ids, this.insertName));
       },
       unreachable: isUnavailable,
     });
@@ -146,19 +146,19 @@ export class QueueSink {
       if (!exec.inCallerTransaction) {
         await this.groups.write(jobs, ids);
       } else {
-        // Unnamed in a caller's transaction (its connection may not expect prepared statements),
-        // so planned on every run: the one-row form plans faster.
-        await withSavepoint(
-          exec,
-          () => exec.query({ text: jobs.length === 1 ? this.insertOneText : this.insertText, values: insertJobsParams(this.queue, ids, jobs) }),
-          txField,
-        );
+        // Unnamed in a caller's transaction: its connection may not expect prepared statements.
+        await withSavepoint(exec, () => exec.query(this.insertStatement(jobs, ids, undefined)), txField);
       }
     } catch (err) {
       throw await this.translateInsertError(err, jobs, ids, exec);
     }
     this.ctx.outage?.succeeded('pushes', began);
     return ids;
+  }
+
+  /** The INSERT of `jobs` under `ids`; unnamed, it is planned on every run, where the one-row form plans faster. */
+  private insertStatement(jobs: ValidatedJob[], ids: string[], name: string | undefined): { name?: string; text: string; values: unknown[] } {
+    return { name, text: name === undefined && jobs.length === 1 ? this.insertOneText : this.insertText, values: insertJobsParams(this.queue, ids, jobs) };
   }
 
   /**
