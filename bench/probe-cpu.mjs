@@ -7,10 +7,13 @@
 // `peer:graphile-worker` runs the bench's graphile-worker 0.18 module (on Node 24:
 // `scripts/node-builds/node_modules/node-24/bin/node bench/probe-cpu.mjs auto 100000 peer:graphile-worker`).
 // PROBE_ANALYZE=1: ANALYZE after seeding (the claims planned with statistics, as with `bench/run.mjs --analyze`).
+// PROBE_SQL=<statements>: run on the seeded database before the drain (an experiment: drop an index, change a setting).
+// PROBE_STATEMENTS=1: load pg_stat_statements and print the drain's statements by server time per job.
+// PROBE_FLAGS='<setting>=<value> ...': more server settings (say, auto_explain's); PROBE_LOG=<file>: the server's log.
 // PROBE_CPU_PROF=<file>: also write a V8 CPU profile of the drain alone (not the seeding) to that file.
 // PROBE_HEAP_PROF=<file>: a sampling heap profile of the drain's allocations (collected ones included), and
 // the bytes allocated per job by allocation site are printed (the top 25).
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { analyzeDatabase, PG_SETTINGS } from './lib/db.mjs';
@@ -43,7 +46,16 @@ function postgresCpuMs() {
   return ticks * TICK_MS;
 }
 
-const server = await startEmbeddedPostgres({ prefix: 'probe-cpu-', flags: PG_SETTINGS });
+const statements = Boolean(process.env.PROBE_STATEMENTS);
+const server = await startEmbeddedPostgres({
+  prefix: 'probe-cpu-',
+  flags: [
+    ...PG_SETTINGS,
+    ...(statements ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track_planning=on'] : []),
+    ...(process.env.PROBE_FLAGS ? process.env.PROBE_FLAGS.split(' ') : []),
+  ],
+  onLog: process.env.PROBE_LOG ? (text) => appendFileSync(process.env.PROBE_LOG, text) : undefined,
+});
 try {
   const ctx = { dbUrl: server.url, concurrency: 32, variant: ours ? (prefetch === undefined ? {} : { prefetch }) : { claimers: 1 } };
   const seeder = await open(ctx);
@@ -54,6 +66,10 @@ try {
     // Statistics of the seeded backlog, as `bench/run.mjs --analyze` gives every system.
     await analyzeDatabase(server.url);
   }
+  // An experiment on the seeded database (say, dropping an index to see what it costs per job).
+  // One statement at a time: VACUUM cannot run in the implicit transaction of a multi-statement query.
+  for (const statement of (process.env.PROBE_SQL ?? '').split(';').filter((t) => t.trim())) await sqlOn(server.url, statement);
+  if (statements) await sqlOn(server.url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()');
   const sys = await open(ctx); // a fresh instance for the worker, as the bench's worker processes are
   let done = 0;
   let finished;
@@ -95,6 +111,7 @@ try {
       `worker CPU ${us((cpu.user + cpu.system) / 1000)} us (user ${us(cpu.user / 1000)}), Postgres CPU ${us(pgMs)} us`,
   );
   await sys.close();
+  if (statements) await printStatements(server.url, N);
 } finally {
   await server.dispose();
 }
@@ -114,4 +131,28 @@ function printAllocationSites(heap, jobs) {
   walk(heap.head);
   console.log(`allocated: ${(total / jobs).toFixed(0)} bytes per job (sampled)`);
   for (const [k, b] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(b / jobs).toFixed(0).padStart(7)} B/job  ${k}`);
+}
+
+async function sqlOn(url, text) {
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The drain's statements by server time (execution + planning), per job. */
+async function printStatements(url, jobs) {
+  const { rows } = await sqlOn(
+    url,
+    `SELECT calls, rows, total_exec_time AS exec, total_plan_time AS plan, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q
+     FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12`,
+  );
+  for (const r of rows) {
+    const per = (ms) => ((ms * 1000) / jobs).toFixed(2).padStart(6);
+    console.log(`${per(r.exec)} us exec ${per(r.plan)} us plan /job  calls ${String(r.calls).padStart(7)} plans ${String(r.plans).padStart(6)} rows ${String(r.rows).padStart(7)}  ${r.q}`);
+  }
 }

@@ -8,6 +8,7 @@ import type { Ack, Acker } from './acker.js';
 import type { DirectStarter, StartedJobInsert } from '../direct-start/local-workers.js';
 import type { OutageSignal } from '../outage/outage-reporter.js';
 import type { ClaimCapacity, Worker } from './worker.js';
+import { ClaimFloor } from './claim-floor.js';
 import { ClaimReturns } from './claim-returns.js';
 import { ClaimStatements, type ClaimParams } from './claim-statements.js';
 import { HeldJobsWatch } from './held-jobs-watch.js';
@@ -99,11 +100,16 @@ export class Fetcher implements DirectStarter {
   private readonly held: HeldJobsWatch;
   private readonly returns: ClaimReturns;
   private readonly maxLanes: number;
+  private readonly floor = new ClaimFloor();
 
   constructor(private readonly ctx: FetcherContext) {
     this.logger = new Logger(`QueueFetcher:${ctx.queue}`);
     this.statements = new ClaimStatements(ctx.pool, ctx.schemaSql, ctx.schema, ctx.statementName);
-    this.timers = new WakeTimers(ctx.pollIntervalMs, () => this.wake());
+    this.timers = new WakeTimers(
+      ctx.pollIntervalMs,
+      () => this.wake(),
+      () => this.refill(),
+    );
     this.held = new HeldJobsWatch(ctx.worker, (jobs) => this.handBack(jobs, 'held too long'));
     this.returns = new ClaimReturns(ctx.pool, ctx.schemaSql, jobsChannel(ctx.schema), ctx.queue);
     this.maxLanes = ctx.worker.holdsJobs ? 1 : MAX_LANES_UNHELD;
@@ -156,8 +162,17 @@ export class Fetcher implements DirectStarter {
     this.requestReconcile();
   }
 
-  /** Something may be due: claim now, or as soon as a claim can start. */
+  /**
+   * Something may be due: claim now, or as soon as a claim can start. New jobs may sort before
+   * the claim floor, so the next claim reads the queue from its start.
+   */
   wake(): void {
+    this.floor.clear();
+    this.refill();
+  }
+
+  /** Slots freed while the last claim suggested more work: claim again, from the floor if one is set. */
+  private refill(): void {
     if (!this.started) return;
     this.wakeSeq++;
     this.mayHaveMore = true;
@@ -231,14 +246,15 @@ export class Fetcher implements DirectStarter {
     const claimParams: ClaimParams = [lockedBy, this.ctx.queue, lane.names, lane.limit, this.ctx.leaseMs];
     const began = Date.now();
     const sent = performance.now();
+    const floor = this.floor.current();
     try {
       let rows: ClaimedRow[];
       if (acks.length === 0) {
-        rows = await this.statements.claim(claimParams);
+        rows = await this.statements.claim(claimParams, floor);
       } else {
         let result: Array<ClaimedRow & { acked: boolean }>;
         try {
-          result = await this.statements.ackAndClaim(acks, claimParams);
+          result = await this.statements.ackAndClaim(acks, claimParams, floor);
         } catch (err) {
           this.ctx.acker.giveBack(acks);
           throw err;
@@ -254,6 +270,7 @@ export class Fetcher implements DirectStarter {
       this.ctx.outage?.succeeded('claims', began);
       // A full claim leaves mayHaveMore as it is: there may be more, taken as soon as slots allow.
       this.backlog = rows.length >= lane.limit;
+      this.floor.landed(rows, this.backlog, floor);
       if (!this.backlog && this.wakeSeq === seq) {
         this.mayHaveMore = false;
         if (lane.names.length < this.ctx.worker.handlerCount) this.skippedNames = true;
@@ -266,7 +283,10 @@ export class Fetcher implements DirectStarter {
       const overflow = this.ctx.worker.start(rows, lockedBy, performance.now() - sent);
       this.held.arm();
       if (this.ctx.worker.saturated) this.ctx.readiness?.withdraw();
-      if (overflow.length > 0) await this.returns.release(overflow);
+      if (overflow.length > 0) {
+        this.floor.clear(); // the released rows keep their place, which may be before the floor
+        await this.returns.release(overflow);
+      }
     } catch (err) {
       this.failed(err);
     } finally {
@@ -338,6 +358,7 @@ export class Fetcher implements DirectStarter {
   private failed(err: unknown): void {
     // Our claim may have committed without us seeing the reply: check ownership before the next one.
     this.reconcileWanted = true;
+    this.floor.clear();
     this.failures++;
     if (!this.started || this.retryTimer) return;
     const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
@@ -351,6 +372,7 @@ export class Fetcher implements DirectStarter {
 
   /** Hands jobs back in the background (tracked for stop()); if that fails they are reconciled. */
   private handBack(jobs: ReleasedJob[], why: string): void {
+    this.floor.clear();
     this.track(
       this.returns.handBack(jobs).catch((err) => {
         this.reconcileWanted = true;
@@ -372,7 +394,10 @@ export class Fetcher implements DirectStarter {
     try {
       const returned = await this.reconcileNow();
       this.reconcileWanted = false;
-      if (returned > 0) this.mayHaveMore = true;
+      if (returned > 0) {
+        this.mayHaveMore = true;
+        this.floor.clear();
+      }
     } catch (err) {
       this.failed(err);
     } finally {

@@ -14,6 +14,8 @@ export class WakeTimers {
   constructor(
     private readonly pollIntervalMs: number,
     private readonly wake: () => void,
+    /** What a freed slot calls: a refill, which keeps the fetcher's claim floor (a wake clears it). */
+    private readonly refill: () => void = wake,
   ) {}
 
   start(): void {
@@ -51,7 +53,7 @@ export class WakeTimers {
     this.slotWakePending = true;
     setImmediate(() => {
       this.slotWakePending = false;
-      if (this.started) this.wake();
+      if (this.started) this.refill();
     });
   }
 }

@@ -29,11 +29,22 @@ function statementTag(schema: string): string {
  * The names of a schema's prepared statements, in one place. The claim and ack names are bases:
  * PlanSizeClass adds the table's size class to them.
  */
-export function statementNames(schema: string): { claim: string; ackAndClaim: string; ack: string; insert: string; insertStarted: string; insertHanded: string } {
+export function statementNames(schema: string): {
+  claim: string;
+  claimFromFloor: string;
+  ackAndClaim: string;
+  ackAndClaimFromFloor: string;
+  ack: string;
+  insert: string;
+  insertStarted: string;
+  insertHanded: string;
+} {
   const tag = statementTag(schema);
   return {
     claim: `pgq_claim_${tag}`,
     ackAndClaim: `pgq_ack_claim_${tag}`,
+    claimFromFloor: `pgq_claim_floor_${tag}`,
+    ackAndClaimFromFloor: `pgq_ack_claim_floor_${tag}`,
     ack: `pgq_ack_${tag}`,
     insert: `pgq_insert_${tag}`,
     insertStarted: `pgq_insert_started_${tag}`,

@@ -21,6 +21,19 @@ export interface ClaimedRow {
 export const epochMs = (column: string) => `floor(round(date_part('epoch', ${column}) * 1000000) / 1000)`;
 
 /**
+ * A claim from a floor reads the claim index from the key ($q priority, $q+1 run_at in epoch
+ * milliseconds, $q+2 id) of the last job an earlier claim took, instead of from the queue's start
+ * (see ClaimFloor). The run_at bound is the floor's millisecond, built by integer-exact interval
+ * arithmetic, so it is never above the row's own microseconds: rows of that millisecond are read
+ * again, none above the floor is passed over. Only the floor's priority is read: a job of a lower
+ * priority is found by the full claim that follows a short one.
+ */
+function floorCondition(q: number): string {
+  return `
+    AND priority = $${q} AND (run_at, id) > (timestamptz 'epoch' + $${q + 1}::float8 * interval '1 millisecond', $${q + 2}::text)`;
+}
+
+/**
  * Claims up to $4 due jobs of queue $2 whose names are in $3, for worker $1, in claim order
  * (priority, then run_at, then id). Parameters start at $p (default $1). SKIP LOCKED lets many
  * processes claim at once without waiting on each other; the inner SELECT walks the partial claim
@@ -33,10 +46,11 @@ export const epochMs = (column: string) => `floor(round(date_part('epoch', ${col
  * heartbeat renews the identity a moment later and abandons those jobs, and they run twice.
  * Pause: nothing is claimed from a queue paused in the `queues` table (one primary-key lookup,
  * planned once for the statement), so a pause holds from the moment it commits, NOTIFY or not.
+ * With `fromFloor`, $6-$8 are a floor (see floorCondition).
  * The two times come back as epoch milliseconds (float8): a timestamptz's text, parsed by `pg`
  * with a regular expression into a Date, was a sixth of what the worker allocated per job.
  */
-export function claimJobsSql(s: string, p = 1): string {
+export function claimJobsSql(s: string, p = 1, fromFloor = false): string {
   return `UPDATE ${s}.jobs j
 SET status = 'running', attempts = j.attempts + 1, locked_at = now(), locked_by = $${p}
 WHERE j.id = ANY(ARRAY(
@@ -46,7 +60,7 @@ WHERE j.id = ANY(ARRAY(
       SELECT 1 FROM ${s}.workers w
       WHERE w.worker_id = $${p} AND w.queue = $${p + 1} AND w.last_seen > now() - $${p + 4} * interval '1 millisecond'
     )
-    AND NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $${p + 1} AND q.paused)
+    AND NOT EXISTS (SELECT 1 FROM ${s}.queues q WHERE q.name = $${p + 1} AND q.paused)${fromFloor ? floorCondition(p + 5) : ''}
   ORDER BY priority DESC, run_at, id
   LIMIT $${p + 3}
   FOR UPDATE SKIP LOCKED

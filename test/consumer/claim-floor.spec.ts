@@ -1,0 +1,193 @@
+import { Injectable } from '@nestjs/common';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getSinkToken, Process, Processor, type Job, type QueueSink } from '../../src/index.js';
+import { ClaimFloor, FLOOR_TTL_MS, type FloorKey } from '../../src/consumer/claim-floor.js';
+import { ClaimStatements, type ClaimParams } from '../../src/consumer/claim-statements.js';
+import { quoteIdent } from '../../src/db/identifier.js';
+import { Migrator } from '../../src/db/migrator.js';
+import type { ClaimedRow } from '../../src/db/sql/claim-jobs.js';
+import { createQueueApp } from '../helpers/app.js';
+import { databaseUrl, schemaScope } from '../helpers/db.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** Statement names the app sent through its pool: a pass-through wrapper, not a mock. */
+function recordingPool(): { pool: pg.Pool; names: string[] } {
+  const pool = new pg.Pool({ connectionString: databaseUrl(), max: 4 });
+  const names: string[] = [];
+  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
+  (pool as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const q = args[0] as { name?: string } | undefined;
+    if (q && typeof q === 'object' && q.name) names.push(q.name);
+    return query(...args);
+  };
+  return { pool, names };
+}
+
+const row = (id: string, priority: number, runAt: number): ClaimedRow => ({
+  id,
+  name: 'job',
+  payload: {},
+  attempts: 1,
+  max_attempts: null,
+  priority,
+  run_at: runAt,
+  created_at: runAt,
+  metadata: {},
+  idempotency_key: null,
+});
+
+describe('claim floor: where the next claim starts (ClaimFloor)', () => {
+  it('is set by a full claim that came back full, at the last row in claim order (priority DESC, run_at, id)', () => {
+    const floor = new ClaimFloor(() => 1000);
+    floor.landed([row('b', 5, 10), row('a', 1, 30), row('c', 1, 30), row('d', 1, 20)], true, null);
+    expect(floor.current()).toEqual({ priority: 1, runAtMs: 30, id: 'c' });
+  });
+
+  it('is not set by a short claim, and a short claim clears it', () => {
+    const floor = new ClaimFloor(() => 1000);
+    floor.landed([row('a', 0, 1)], false, null);
+    expect(floor.current()).toBeNull();
+    floor.landed([row('a', 0, 1)], true, null);
+    const from = floor.current();
+    expect(from).not.toBeNull();
+    floor.landed([row('b', 0, 2)], false, from);
+    expect(floor.current()).toBeNull();
+    floor.landed([row('c', 0, 3)], true, null);
+    floor.landed([], true, floor.current());
+    expect(floor.current()).toBeNull();
+  });
+
+  it('moves with each full claim from it, and expires FLOOR_TTL_MS after the full claim that set it', () => {
+    let now = 1000;
+    const floor = new ClaimFloor(() => now);
+    floor.landed([row('a', 0, 1)], true, null);
+    now += FLOOR_TTL_MS - 1;
+    floor.landed([row('b', 0, 2)], true, floor.current());
+    expect(floor.current()).toEqual({ priority: 0, runAtMs: 2, id: 'b' });
+    now += 1;
+    expect(floor.current()).toBeNull();
+  });
+
+  it('a claim from a floor cleared while it was in flight does not set it again', () => {
+    const floor = new ClaimFloor(() => 1000);
+    floor.landed([row('a', 0, 1)], true, null);
+    const from = floor.current();
+    floor.clear();
+    floor.landed([row('b', 0, 2)], true, from);
+    expect(floor.current()).toBeNull();
+  });
+});
+
+describe('claim floor: the claim statements read from it', () => {
+  const { pool, fresh, dispose } = schemaScope('floor');
+  const schema = fresh();
+  const s = quoteIdent(schema);
+  let statements: ClaimStatements;
+  const params = (limit: number): ClaimParams => ['w1', 'q', ['job'], limit, 30_000];
+
+  beforeAll(async () => {
+    await new Migrator(pool, schema).migrate();
+    await pool.query(`INSERT INTO ${s}.workers (worker_id, queue, lease_hash) VALUES ('w1', 'q', 'x')`);
+    statements = new ClaimStatements(pool, s, schema, (base) => base);
+  });
+  afterAll(dispose);
+
+  /** Inserts jobs (id, priority, run_at as text), without the NOTIFY trigger. */
+  async function insert(jobs: Array<[string, number, string]>): Promise<void> {
+    await pool.query(
+      `INSERT INTO ${s}.jobs (id, queue, name, payload, priority, run_at)
+       SELECT id, 'q', 'job', '{}', p, r::timestamptz FROM unnest($1::text[], $2::int[], $3::text[]) AS u(id, p, r)`,
+      [jobs.map((j) => j[0]), jobs.map((j) => j[1]), jobs.map((j) => j[2])],
+    );
+  }
+
+  it('takes only jobs after the floor, of its priority, in claim order; rows of its millisecond are compared to the microsecond', async () => {
+    await insert([
+      ['01A', 0, '2020-01-01 00:00:00.005+00'], // before the floor (an earlier millisecond)
+      ['01B', 0, '2020-01-01 00:00:00.007+00'], // the floor's own row (exactly on its millisecond)
+      ['01C', 0, '2020-01-01 00:00:00.007+00'], // same time, later id: after the floor
+      ['00Z', 0, '2020-01-01 00:00:00.0071+00'], // same millisecond, later microsecond, earlier id: after the floor
+      ['01D', 0, '2020-01-01 00:00:00.009+00'],
+      ['01E', 5, '2020-01-01 00:00:00.001+00'], // a higher priority: before the floor
+      ['01F', -1, '2020-01-01 00:00:00.001+00'], // a lower priority: not read from this floor
+    ]);
+    const floor: FloorKey = { priority: 0, runAtMs: Date.parse('2020-01-01T00:00:00.007Z'), id: '01B' };
+    const first = await statements.claim(params(2), floor);
+    expect(first.map((r) => r.id).sort()).toEqual(['00Z', '01C']);
+    const rest = await statements.claim(params(10), floor);
+    expect(rest.map((r) => r.id)).toEqual(['01D']);
+    // The full claim reads from the start: everything left, highest priority first.
+    const full = await statements.claim(params(10), null);
+    expect(full.map((r) => r.id).sort()).toEqual(['01A', '01B', '01E', '01F']);
+  });
+
+  it('the ack-and-claim statement reads from the floor too, and its acks land', async () => {
+    await pool.query(`DELETE FROM ${s}.jobs`);
+    await insert([
+      ['02A', 0, '2021-01-01 00:00:00.001+00'],
+      ['02B', 0, '2021-01-01 00:00:00.002+00'],
+      ['02C', 0, '2021-01-01 00:00:00.003+00'],
+    ]);
+    const [claimed] = await statements.claim(params(1), null);
+    expect(claimed!.id).toBe('02A');
+    const floor: FloorKey = { priority: 0, runAtMs: Date.parse('2021-01-01T00:00:00.002Z'), id: '02B' };
+    const ack = { id: '02A', queue: 'q', name: 'job', durationMs: 1, attempt: 1, lockedBy: 'w1', status: 'done' as const, result: null, error: null, retryDelayMs: 0, maxAttempts: 3, progress: null };
+    const result = await statements.ackAndClaim([ack], params(5), floor);
+    expect(result.filter((r) => r.acked).map((r) => r.id)).toEqual(['02A']);
+    expect(result.filter((r) => !r.acked).map((r) => r.id)).toEqual(['02C']);
+    const { rows } = await pool.query(`SELECT id, status FROM ${s}.jobs ORDER BY id`);
+    expect(rows).toEqual([
+      { id: '02A', status: 'done' },
+      { id: '02B', status: 'pending' },
+      { id: '02C', status: 'running' },
+    ]);
+  });
+});
+
+describe('claim floor: a backlog drain', () => {
+  const { pool, fresh, dispose } = schemaScope('floordrain');
+  afterAll(dispose);
+
+  it('claims from the floor while the backlog lasts, and a job put before the floor without a NOTIFY still runs before the backlog ends', async () => {
+    const schema = fresh();
+    const s = quoteIdent(schema);
+    const started: string[] = [];
+    @Processor('default')
+    @Injectable()
+    class Slow {
+      @Process('job')
+      async run(job: Job) {
+        started.push(job.id);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const { pool: appPool, names } = recordingPool();
+    // No poll tick in this test's time: only the floor's expiry can find the job put before it.
+    const app = await createQueueApp({ schema, pool: appPool, connection: undefined, pollIntervalMs: 60_000, queues: [{ name: 'default', concurrency: 8 }] }, [Slow]);
+    try {
+      const sink = app.get<QueueSink>(getSinkToken('default'));
+      const BACKLOG = 3000;
+      for (let i = 0; i < BACKLOG; i += 1000) await sink.pushMany(Array.from({ length: 1000 }, (_, j) => ({ name: 'job', data: { i: i + j } })));
+      await waitFor('a claim from the floor', () => names.some((n) => n.includes('_floor_')), 20_000);
+      await waitFor('300 jobs started', () => started.length >= 300, 20_000);
+      // Before every job of the backlog in claim order (an old run_at), written without the
+      // NOTIFY trigger: as a job handed back or rescued with its old place would be.
+      const client = await pool.connect();
+      try {
+        await client.query(`SET session_replication_role = replica`);
+        await client.query(`INSERT INTO ${s}.jobs (id, queue, name, payload, run_at) VALUES ('00BEFORE', 'default', 'job', '{}', now() - interval '1 hour')`);
+        await client.query(`SET session_replication_role = DEFAULT`);
+      } finally {
+        client.release();
+      }
+      await waitFor('every job started', () => started.length === BACKLOG + 1, 30_000);
+      expect(started.indexOf('00BEFORE')).toBeGreaterThan(-1);
+      expect(started.indexOf('00BEFORE')).toBeLessThan(BACKLOG);
+      expect(new Set(started).size).toBe(BACKLOG + 1);
+    } finally {
+      await app.close();
+      await appPool.end();
+    }
+  });
+});
