@@ -246,7 +246,8 @@ export class Fetcher implements DirectStarter {
     const claimParams: ClaimParams = [lockedBy, this.ctx.queue, lane.names, lane.limit, this.ctx.leaseMs];
     const began = Date.now();
     const sent = performance.now();
-    const floor = this.floor.current();
+    const start = this.floor.begin();
+    const floor = start.key;
     try {
       let rows: ClaimedRow[];
       if (acks.length === 0) {
@@ -270,7 +271,7 @@ export class Fetcher implements DirectStarter {
       this.ctx.outage?.succeeded('claims', began);
       // A full claim leaves mayHaveMore as it is: there may be more, taken as soon as slots allow.
       this.backlog = rows.length >= lane.limit;
-      this.floor.landed(rows, this.backlog, floor);
+      this.floor.landed(start, rows, this.backlog);
       if (!this.backlog && this.wakeSeq === seq) {
         this.mayHaveMore = false;
         if (lane.names.length < this.ctx.worker.handlerCount) this.skippedNames = true;

@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSinkToken, Process, Processor, type Job, type QueueSink } from '../../src/index.js';
-import { ClaimFloor, FLOOR_TTL_MS, type FloorKey } from '../../src/consumer/claim-floor.js';
+import { ClaimFloor, type FloorKey } from '../../src/consumer/claim-floor.js';
 import { ClaimStatements, type ClaimParams } from '../../src/consumer/claim-statements.js';
+import { WakeTimers } from '../../src/consumer/wake-timers.js';
 import { quoteIdent } from '../../src/db/identifier.js';
 import { Migrator } from '../../src/db/migrator.js';
 import type { ClaimedRow } from '../../src/db/sql/claim-jobs.js';
@@ -39,43 +40,67 @@ const row = (id: string, priority: number, runAt: number): ClaimedRow => ({
 
 describe('claim floor: where the next claim starts (ClaimFloor)', () => {
   it('is set by a full claim that came back full, at the last row in claim order (priority DESC, run_at, id)', () => {
-    const floor = new ClaimFloor(() => 1000);
-    floor.landed([row('b', 5, 10), row('a', 1, 30), row('c', 1, 30), row('d', 1, 20)], true, null);
-    expect(floor.current()).toEqual({ priority: 1, runAtMs: 30, id: 'c' });
+    const floor = new ClaimFloor();
+    floor.landed(floor.begin(), [row('b', 5, 10), row('a', 1, 30), row('c', 1, 30), row('d', 1, 20)], true);
+    expect(floor.begin().key).toEqual({ priority: 1, runAtMs: 30, id: 'c' });
   });
 
-  it('is not set by a short claim, and a short claim clears it', () => {
-    const floor = new ClaimFloor(() => 1000);
-    floor.landed([row('a', 0, 1)], false, null);
-    expect(floor.current()).toBeNull();
-    floor.landed([row('a', 0, 1)], true, null);
-    const from = floor.current();
-    expect(from).not.toBeNull();
-    floor.landed([row('b', 0, 2)], false, from);
-    expect(floor.current()).toBeNull();
-    floor.landed([row('c', 0, 3)], true, null);
-    floor.landed([], true, floor.current());
-    expect(floor.current()).toBeNull();
+  it('is not set by a short claim, and a short or empty claim clears it', () => {
+    const floor = new ClaimFloor();
+    floor.landed(floor.begin(), [row('a', 0, 1)], false);
+    expect(floor.begin().key).toBeNull();
+    floor.landed(floor.begin(), [row('a', 0, 1)], true);
+    expect(floor.begin().key).not.toBeNull();
+    floor.landed(floor.begin(), [row('b', 0, 2)], false);
+    expect(floor.begin().key).toBeNull();
+    floor.landed(floor.begin(), [row('c', 0, 3)], true);
+    floor.landed(floor.begin(), [], true);
+    expect(floor.begin().key).toBeNull();
   });
 
-  it('moves with each full claim from it, and expires FLOOR_TTL_MS after the full claim that set it', () => {
-    let now = 1000;
-    const floor = new ClaimFloor(() => now);
-    floor.landed([row('a', 0, 1)], true, null);
-    now += FLOOR_TTL_MS - 1;
-    floor.landed([row('b', 0, 2)], true, floor.current());
-    expect(floor.current()).toEqual({ priority: 0, runAtMs: 2, id: 'b' });
-    now += 1;
-    expect(floor.current()).toBeNull();
+  it('moves with each full claim from it', () => {
+    const floor = new ClaimFloor();
+    floor.landed(floor.begin(), [row('a', 0, 1)], true);
+    floor.landed(floor.begin(), [row('b', 0, 2)], true);
+    expect(floor.begin().key).toEqual({ priority: 0, runAtMs: 2, id: 'b' });
   });
 
-  it('a claim from a floor cleared while it was in flight does not set it again', () => {
-    const floor = new ClaimFloor(() => 1000);
-    floor.landed([row('a', 0, 1)], true, null);
-    const from = floor.current();
+  it('a claim in flight across a clear (a NOTIFY of a job it may not have seen) sets no floor, from the start or from a floor', () => {
+    const floor = new ClaimFloor();
+    const full = floor.begin();
     floor.clear();
-    floor.landed([row('b', 0, 2)], true, from);
-    expect(floor.current()).toBeNull();
+    floor.landed(full, [row('a', 0, 1)], true);
+    expect(floor.begin().key).toBeNull();
+    floor.landed(floor.begin(), [row('a', 0, 1)], true);
+    const fromFloor = floor.begin();
+    expect(fromFloor.key).not.toBeNull();
+    floor.clear();
+    floor.landed(fromFloor, [row('b', 0, 2)], true);
+    expect(floor.begin().key).toBeNull();
+  });
+});
+
+describe('claim floor: which wakes clear it (WakeTimers)', () => {
+  it('the poll tick and a due timer wake (the fetcher clears its floor); slots freed refill (it keeps it)', async () => {
+    let wakes = 0;
+    let refills = 0;
+    const timers = new WakeTimers(
+      20,
+      () => wakes++,
+      () => refills++,
+    );
+    timers.start();
+    try {
+      await waitFor('a poll tick', () => wakes >= 1, 5000);
+      expect(refills).toBe(0);
+      timers.soon();
+      await waitFor('a refill', () => refills === 1, 5000);
+      const before = wakes;
+      timers.wakeIn(1);
+      await waitFor('the due timer', () => wakes > before, 5000);
+    } finally {
+      timers.stop();
+    }
   });
 });
 
@@ -149,7 +174,7 @@ describe('claim floor: a backlog drain', () => {
   const { pool, fresh, dispose } = schemaScope('floordrain');
   afterAll(dispose);
 
-  it('claims from the floor while the backlog lasts, and a job put before the floor without a NOTIFY still runs before the backlog ends', async () => {
+  it('claims from the floor while the backlog lasts; a job put before the floor without a NOTIFY is found by the poll tick, before the backlog ends', async () => {
     const schema = fresh();
     const s = quoteIdent(schema);
     const started: string[] = [];
@@ -163,8 +188,8 @@ describe('claim floor: a backlog drain', () => {
       }
     }
     const { pool: appPool, names } = recordingPool();
-    // No poll tick in this test's time: only the floor's expiry can find the job put before it.
-    const app = await createQueueApp({ schema, pool: appPool, connection: undefined, pollIntervalMs: 60_000, queues: [{ name: 'default', concurrency: 8 }] }, [Slow]);
+    // The backlog takes about 2 s to drain (3,000 jobs of 5 ms, 8 at a time): several poll ticks.
+    const app = await createQueueApp({ schema, pool: appPool, connection: undefined, pollIntervalMs: 200, queues: [{ name: 'default', concurrency: 8 }] }, [Slow]);
     try {
       const sink = app.get<QueueSink>(getSinkToken('default'));
       const BACKLOG = 3000;
