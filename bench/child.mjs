@@ -77,7 +77,7 @@ async function main() {
       }
       if (cfg.jobs) await sys.seed(cfg.jobs);
       if (cfg.dbUrl && cfg.analyze) {
-        // --analyze: statistics of the seeded rows, as a table with traffic would have (a fresh
+        // ANALYZE (bench/run.mjs, unless --no-analyze): statistics of the seeded rows, as a table with traffic would have (a fresh
         // table's claims are otherwise planned on the planner's defaults).
         const { analyzeDatabase } = await import('./lib/db.mjs');
         await analyzeDatabase(cfg.dbUrl);

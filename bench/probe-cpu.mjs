@@ -6,7 +6,7 @@
 // the bench), so one command measures a peer's cost per job beside ours.
 // `peer:graphile-worker` runs the bench's graphile-worker 0.18 module (on Node 24:
 // `scripts/node-builds/node_modules/node-24/bin/node bench/probe-cpu.mjs auto 100000 peer:graphile-worker`).
-// PROBE_ANALYZE=1: ANALYZE after seeding (the claims planned with statistics, as with `bench/run.mjs --analyze`).
+// PROBE_ANALYZE=1: ANALYZE after seeding (the claims planned with statistics, as `bench/run.mjs` does unless given --no-analyze).
 // PROBE_SQL=<statements>: run on the seeded database before the drain (an experiment: drop an index, change a setting).
 // PROBE_STATEMENTS=1: load pg_stat_statements and print the drain's statements by server time per job.
 // PROBE_FLAGS='<setting>=<value> ...': more server settings (say, auto_explain's); PROBE_LOG=<file>: the server's log.
@@ -63,7 +63,7 @@ try {
   await seeder.seed(N);
   await seeder.close();
   if (process.env.PROBE_ANALYZE) {
-    // Statistics of the seeded backlog, as `bench/run.mjs --analyze` gives every system.
+    // Statistics of the seeded backlog, as `bench/run.mjs` gives every system.
     await analyzeDatabase(server.url);
   }
   // An experiment on the seeded database (say, dropping an index to see what it costs per job).

@@ -72,7 +72,7 @@ export async function serverVersion(url) {
   }
 }
 
-/** ANALYZE of the whole database at `url`: every table's statistics (`bench/run.mjs --analyze`, PROBE_ANALYZE). */
+/** ANALYZE of the whole database at `url`: every table's statistics (`bench/run.mjs`, PROBE_ANALYZE). */
 export async function analyzeDatabase(url) {
   const c = new pg.Client({ connectionString: url });
   await c.connect();

@@ -89,9 +89,9 @@ function mdTable(headers, rows, align) {
   return [headers, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
-/** Under the targets of a run without --analyze: the comparisons with graphile-worker depend on its table's statistics. */
+/** Under the targets of a run with --no-analyze: the comparisons with graphile-worker depend on its table's statistics. */
 const statsNote =
-  "Run without --analyze: the seeded tables had no statistics unless autovacuum analyzed them first, and graphile-worker's claim is planned well only with them (its large-table runs, after VACUUM ANALYZE, show the difference): for its comparisons run with --analyze.";
+  "Run with --no-analyze: the seeded tables had no statistics unless autovacuum analyzed them first, and graphile-worker's claim is planned well only with them (its large-table runs, after VACUUM ANALYZE, show the difference): for its comparisons run without --no-analyze.";
 
 function targets(sum, json) {
   const t = json.throughput_jobs_per_s;
