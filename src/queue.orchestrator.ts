@@ -100,7 +100,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     if (queues.length === 0) return;
     this.state = 'running';
     const ackName = statementNames(this.options.schema).ack;
-    this.transactions = createAttemptTransactions(this.options, this.handlers, this.pool, this.s, () => this.planSizeClass?.name(ackName), (acks, landed) =>
+    this.transactions = createAttemptTransactions(this.options, this.handlers, this.pool, this.s, () => (this.options.preparedStatements ? this.planSizeClass?.name(ackName) : undefined), (acks, landed) =>
       this.acker!.written(acks, landed),
     );
     // A DataSource on another database is refused here, before any job is claimed.
@@ -108,11 +108,12 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       await this.transactions!.stop();
       throw err;
     });
-    // Unnamed statements are planned on every run: no size class to follow (see PlanSizeClass).
-    const planSizeClass = this.options.preparedStatements ? new PlanSizeClass(this.pool, `${this.s}.jobs`) : null;
+    // The table's size names the prepared statements and keeps its statistics fresh as it grows
+    // (see PlanSizeClass); unnamed statements are planned on every run but need the statistics too.
+    const planSizeClass = new PlanSizeClass(this.pool, `${this.s}.jobs`);
     this.planSizeClass = planSizeClass;
-    await planSizeClass?.start();
-    const statementName = (base: string) => planSizeClass?.name(base);
+    await planSizeClass.start();
+    const statementName = (base: string) => (this.options.preparedStatements ? planSizeClass.name(base) : undefined);
     this.acker = new Acker(this.pool, this.s, () => statementName(ackName), (acks, landed) => this.acksSettled(acks, landed), this.outage);
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;
@@ -244,7 +245,7 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
   }
 
   private notified(payload: string): void {
-    let msg: { queue?: string; delayMs?: number | null; count?: number; handedTo?: unknown };
+    let msg: { queue?: string; delayMs?: number | null; count?: number; handedTo?: unknown; top?: unknown; firstMs?: unknown };
     try {
       msg = JSON.parse(payload);
     } catch {
@@ -254,11 +255,14 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     if (!fetcher) return;
     // A job handed to one worker (see Readiness): no one else has anything to claim.
     if (isHandedJob(msg)) return fetcher.handed(handedRow(msg), msg.handedTo);
+    // Where the pushed jobs sort (migration 0007), for the fetcher's claim floor.
+    const top = typeof msg.top === 'number' ? msg.top : undefined;
+    const firstMs = typeof msg.firstMs === 'number' ? msg.firstMs : undefined;
     if ((msg.count ?? 0) >= LARGE_BATCH && this.planSizeClass) {
       // The table may have grown past its size class: claim with statements planned for its new size.
-      void this.planSizeClass.refresh().then(() => fetcher.wake());
+      void this.planSizeClass.refresh().then(() => fetcher.jobsNotified(top, firstMs));
     } else {
-      fetcher.wake();
+      fetcher.jobsNotified(top, firstMs);
     }
     if (typeof msg.delayMs === 'number' && msg.delayMs > 0) fetcher.wakeIn(msg.delayMs);
   }

@@ -171,6 +171,15 @@ export class Fetcher implements DirectStarter {
     this.refill();
   }
 
+  /**
+   * A push's NOTIFY: `top` and `firstMs` say where its jobs sort (absent from older triggers and
+   * other notifications): the floor is cleared only if one may sort before it.
+   */
+  jobsNotified(top?: number, firstMs?: number): void {
+    this.floor.notified(top, firstMs);
+    this.refill();
+  }
+
   /** Slots freed while the last claim suggested more work: claim again, from the floor if one is set. */
   private refill(): void {
     if (!this.started) return;

@@ -1,8 +1,11 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 
-/** 2^10 pages = 8 MB: from there on every generic plan of the hot statements uses the indexes. */
+/** 2^10 pages = 8 MB: larger tables share one name; their plans follow the statistics (see below). */
 const TOP_CLASS = 10;
+
+/** A table smaller than this is not analyzed by us: sorting all its claimable rows costs little. */
+const ANALYZE_FROM_BYTES = 1 << 20;
 
 /**
  * Names the hot prepared statements (claim, ack, ack-and-claim) after the size of the jobs table.
@@ -17,6 +20,17 @@ const TOP_CLASS = 10;
  * Planning every statement instead (unnamed, or plan_cache_mode = force_custom_plan) is safe too,
  * but costs 15-35% of the burn-down throughput.
  *
+ * Statistics: a name per size is not enough when the table has none (a new table, until
+ * autovacuum's first ANALYZE, which waits for its naptime and 10% of the rows to change). The
+ * planner then multiplies default selectivities (queue, status, name, run_at) into an estimate
+ * of about one claimable row, and plans the claim as a bitmap scan of every due job and a sort:
+ * under a steady push rate the backlog grew, each claim sorted all of it (a 400,000-row backlog:
+ * 1.1 s a claim, sorted on disk; auto_explain beside `bench/run.mjs`'s steady scenario), and the
+ * worker fell further behind. So each time the table has doubled since we last looked (from
+ * 1 MB), we ANALYZE it (SKIP_LOCKED: an ANALYZE or VACUUM under way is left to finish); new
+ * statistics invalidate the cached plans, and the claim is planned as the ordered index scan it
+ * is. A role that does not own the table gets a warning from the server and nothing changes.
+ *
  * Owns one timer; `refresh()` is also called when a large batch was inserted.
  */
 export class PlanSizeClass {
@@ -26,6 +40,8 @@ export class PlanSizeClass {
   private refreshing: Promise<void> | null = null;
   /** Warn once per outage, not once a second. */
   private failing = false;
+  /** The table's size when we last analyzed it (or first saw it): the next ANALYZE is at twice that. */
+  private analyzedBytes: number | null = null;
 
   constructor(
     private readonly pool: Pool,
@@ -71,7 +87,14 @@ export class PlanSizeClass {
   private async read(): Promise<void> {
     try {
       const r = await this.pool.query<{ bytes: string }>({ text: 'SELECT pg_relation_size($1::regclass) AS bytes', values: [this.table] });
-      this.value = PlanSizeClass.of(Number(r.rows[0].bytes));
+      const bytes = Number(r.rows[0].bytes);
+      // A table as we find it at start has whatever statistics autovacuum gave it.
+      this.analyzedBytes ??= bytes;
+      if (bytes >= ANALYZE_FROM_BYTES && bytes >= 2 * this.analyzedBytes) {
+        this.analyzedBytes = bytes;
+        await this.pool.query(`ANALYZE (SKIP_LOCKED) ${this.table}`);
+      }
+      this.value = PlanSizeClass.of(bytes);
       this.failing = false;
     } catch (err) {
       if (!this.failing) this.logger.warn(`could not read the size of ${this.table} (the class stays ${this.value}): ${(err as Error).message}`);

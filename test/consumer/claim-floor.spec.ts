@@ -80,6 +80,41 @@ describe('claim floor: where the next claim starts (ClaimFloor)', () => {
   });
 });
 
+describe('claim floor: NOTIFYs of pushed jobs (ClaimFloor.notified)', () => {
+  const set = (): ClaimFloor => {
+    const floor = new ClaimFloor();
+    floor.landed(floor.begin(), [row('m', 1, 100)], true);
+    return floor;
+  };
+
+  it('keeps the floor for jobs that sort after it, clears it for one that may sort before it or a NOTIFY that does not say', () => {
+    const floor = set();
+    floor.notified(1, 101); // same priority, a later millisecond
+    floor.notified(0, 50); // a lower priority: after the floor, whatever its time
+    expect(floor.begin().key).toEqual({ priority: 1, runAtMs: 100, id: 'm' });
+    floor.notified(1, 100); // the floor's own millisecond: not known to be after it
+    expect(floor.begin().key).toBeNull();
+    const second = set();
+    second.notified(2, 500); // a higher priority
+    expect(second.begin().key).toBeNull();
+    const third = set();
+    third.notified(undefined, undefined); // a hand-back, a rescue, an operator's verb, an older trigger
+    expect(third.begin().key).toBeNull();
+  });
+
+  it('a claim in flight while jobs were notified moves the floor only past rows that sort before them', () => {
+    const floor = set();
+    const first = floor.begin();
+    floor.notified(1, 150); // after the floor (100), but before the claim's last row (200)
+    floor.landed(first, [row('n', 1, 120), row('o', 1, 200)], true);
+    expect(floor.begin().key).toEqual({ priority: 1, runAtMs: 100, id: 'm' });
+    const second = floor.begin();
+    floor.notified(1, 300); // after the claim's last row too
+    floor.landed(second, [row('p', 1, 250)], true);
+    expect(floor.begin().key).toEqual({ priority: 1, runAtMs: 250, id: 'p' });
+  });
+});
+
 describe('claim floor: which wakes clear it (WakeTimers)', () => {
   it('the poll tick and a due timer wake (the fetcher clears its floor); slots freed refill (it keeps it)', async () => {
     let wakes = 0;

@@ -38,6 +38,20 @@ describe('the insert trigger NOTIFYs {queue, ids} once per statement, on commit'
     expect([...n.ids].sort()).toEqual([...ids].sort());
   });
 
+  it("says where the pushed jobs sort: 'top' their highest priority, 'firstMs' their earliest run_at in epoch ms (for the claim floor)", async () => {
+    const early = new Date('2021-03-04T05:06:07.890Z');
+    await sinkOf(app).pushMany([
+      { name: 'a', data: 1, options: { priority: 3, runAt: new Date('2030-01-01T00:00:00Z') } },
+      { name: 'b', data: 2, options: { priority: -2, runAt: early } },
+      { name: 'c', data: 3 },
+    ]);
+    await flushNotifications(pool, schema, listener);
+    expect(listener.payloads).toHaveLength(1);
+    const n = listener.payloads[0] as unknown as { top: number; firstMs: number };
+    expect(n.top).toBe(3);
+    expect(n.firstMs).toBe(early.getTime());
+  });
+
   it('one push sends one notification with its id; each queue is named', async () => {
     const a = await sinkOf(app).push('x', {});
     const b = await sinkOf(app, 'other').push('y', {});

@@ -1,0 +1,50 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { PlanSizeClass } from '../../src/db/plan-size-class.js';
+import { quoteIdent } from '../../src/db/identifier.js';
+import { Migrator } from '../../src/db/migrator.js';
+import { schemaScope } from '../helpers/db.js';
+
+/**
+ * A table without statistics gets its claim planned as a sort of every due job (see
+ * PlanSizeClass): the table is analyzed each time it has doubled, from 1 MB.
+ */
+describe('the jobs table is analyzed as it grows', () => {
+  const { pool, fresh, dispose } = schemaScope('stats');
+  afterAll(dispose);
+
+  const reltuples = async (table: string): Promise<number> =>
+    Number((await pool.query(`SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, [table])).rows[0].reltuples);
+
+  it('not while small nor at start; once past 1 MB and twice the size it was first seen at; again only after another doubling', async () => {
+    const schema = fresh();
+    const table = `${quoteIdent(schema)}.jobs`;
+    await new Migrator(pool, schema).migrate();
+    // Autovacuum must not analyze it behind the test's back.
+    await pool.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
+    const insert = (n: number, from: number) =>
+      pool.query(
+        `INSERT INTO ${table} (id, queue, name, payload, status) SELECT 'j' || lpad((g + $2)::text, 12, '0'), 'q', 'job', jsonb_build_object('pad', repeat('x', 400)), 'done' FROM generate_series(1, $1) g`,
+        [n, from],
+      );
+    await insert(100, 0);
+    const size = new PlanSizeClass(pool, table, 60_000);
+    await size.start();
+    try {
+      expect(await reltuples(table)).toBe(-1); // never analyzed
+      await insert(1000, 100); // about 0.5 MB: still small
+      await size.refresh();
+      expect(await reltuples(table)).toBe(-1);
+      await insert(3000, 1100); // past 1 MB
+      await size.refresh();
+      expect(await reltuples(table)).toBe(4100);
+      await insert(1000, 4100); // grown, but not doubled since
+      await size.refresh();
+      expect(await reltuples(table)).toBe(4100);
+      await insert(5000, 5100); // doubled
+      await size.refresh();
+      expect(await reltuples(table)).toBe(10100);
+    } finally {
+      await size.stop();
+    }
+  });
+});
