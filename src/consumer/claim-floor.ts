@@ -36,9 +36,14 @@ export class ClaimFloor {
     return start;
   }
 
-  /** The claim begun at `start` landed with `rows`; `full`: it took as many as it asked for. */
-  landed(start: ClaimStart, rows: readonly ClaimedRow[], full: boolean): void {
+  /**
+   * The claim begun at `start` landed with `rows`; `full`: it took as many as it asked for;
+   * `everyName`: it asked for every name the worker handles. A claim for some names only (the
+   * others' handlers had no room) passed over the other names' jobs: it leaves the floor as it is.
+   */
+  landed(start: ClaimStart, rows: readonly ClaimedRow[], full: boolean, everyName = true): void {
     this.inFlight.delete(start);
+    if (!everyName) return;
     if (!full || rows.length === 0) {
       // The part of the queue after the floor is drained: what is left, if anything, lies before it.
       this.clear();

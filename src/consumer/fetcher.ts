@@ -280,7 +280,7 @@ export class Fetcher implements DirectStarter {
       this.ctx.outage?.succeeded('claims', began);
       // A full claim leaves mayHaveMore as it is: there may be more, taken as soon as slots allow.
       this.backlog = rows.length >= lane.limit;
-      this.floor.landed(start, rows, this.backlog);
+      this.floor.landed(start, rows, this.backlog, lane.names.length >= this.ctx.worker.handlerCount);
       if (!this.backlog && this.wakeSeq === seq) {
         this.mayHaveMore = false;
         if (lane.names.length < this.ctx.worker.handlerCount) this.skippedNames = true;
@@ -295,6 +295,10 @@ export class Fetcher implements DirectStarter {
       if (this.ctx.worker.saturated) this.ctx.readiness?.withdraw();
       if (overflow.length > 0) {
         this.floor.clear(); // the released rows keep their place, which may be before the floor
+        // They are jobs of a name whose handler had no room (its own concurrency): claim again
+        // when a slot frees. A short claim had cleared mayHaveMore, and a release sends no
+        // NOTIFY: without this the last of them waited for the poll tick.
+        this.skippedNames = true;
         await this.returns.release(overflow);
       }
     } catch (err) {

@@ -58,6 +58,17 @@ describe('claim floor: where the next claim starts (ClaimFloor)', () => {
     expect(floor.begin().key).toBeNull();
   });
 
+  it('a claim for some of the names only (the others had no room) leaves the floor as it is, set or not, full or short', () => {
+    const floor = new ClaimFloor();
+    floor.landed(floor.begin(), [row('a', 0, 1)], true, false);
+    expect(floor.begin().key).toBeNull();
+    floor.landed(floor.begin(), [row('a', 0, 1)], true);
+    floor.landed(floor.begin(), [row('b', 0, 5)], true, false);
+    expect(floor.begin().key).toEqual({ priority: 0, runAtMs: 1, id: 'a' });
+    floor.landed(floor.begin(), [], false, false);
+    expect(floor.begin().key).toEqual({ priority: 0, runAtMs: 1, id: 'a' });
+  });
+
   it('moves with each full claim from it', () => {
     const floor = new ClaimFloor();
     floor.landed(floor.begin(), [row('a', 0, 1)], true);
@@ -248,6 +259,43 @@ describe('claim floor: a backlog drain', () => {
     } finally {
       await app.close();
       await appPool.end();
+    }
+  });
+});
+
+describe('claim floor: a handler without room', () => {
+  const { fresh, dispose } = schemaScope('floornames');
+  afterAll(dispose);
+
+  it("claims for the other names pass over its jobs without moving the floor; its jobs a claim could not start are claimed again when its slot frees: every job runs, each name's in claim order", async () => {
+    const schema = fresh();
+    const order: Record<string, number[]> = { one: [], many: [] };
+    @Processor('default')
+    @Injectable()
+    class Mixed {
+      @Process('one', { concurrency: 1 })
+      async one(job: Job<{ i: number }>) {
+        order.one.push(job.data.i);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+
+      @Process('many')
+      many(job: Job<{ i: number }>) {
+        order.many.push(job.data.i);
+      }
+    }
+    const app = await createQueueApp({ schema, pollIntervalMs: 60_000, queues: [{ name: 'default', concurrency: 8 }] }, [Mixed]);
+    try {
+      const sink = app.get<QueueSink>(getSinkToken('default'));
+      // Every other job is 'one': while its single slot is busy, claims ask for 'many' only.
+      const jobs = Array.from({ length: 3000 }, (_, i) => ({ name: i % 2 === 0 ? 'one' : 'many', data: { i } }));
+      for (let i = 0; i < jobs.length; i += 1000) await sink.pushMany(jobs.slice(i, i + 1000));
+      // A poll tick is a minute away: the last jobs of 'one' are claimed because its freed slot asks.
+      await waitFor('every job started', () => order.one.length + order.many.length === 3000, 30_000);
+      expect(order.one).toEqual(jobs.filter((j) => j.name === 'one').map((j) => j.data.i));
+      expect(new Set(order.many).size).toBe(1500);
+    } finally {
+      await app.close();
     }
   });
 });

@@ -30,10 +30,11 @@ describe('the jobs table is analyzed as it grows', () => {
     const size = new PlanSizeClass(pool, table, 60_000);
     await size.start();
     try {
-      expect(await reltuples(table)).toBe(-1); // never analyzed
+      // Never analyzed: -1 (PostgreSQL 14 and later) or 0 (13).
+      expect(await reltuples(table)).toBeLessThanOrEqual(0);
       await insert(1000, 100); // about 0.5 MB: still small
       await size.refresh();
-      expect(await reltuples(table)).toBe(-1);
+      expect(await reltuples(table)).toBeLessThanOrEqual(0);
       await insert(3000, 1100); // past 1 MB
       await size.refresh();
       expect(await reltuples(table)).toBe(4100);
