@@ -27,10 +27,12 @@ describe('consumer: LISTEN loss and polling', () => {
     const sink = app.get<QueueSink>(getSinkToken('default'));
     await waitFor('bus connected', () => bus.connected);
     const before = bus.generation;
-    // This app's LISTEN session: the listener's application_name, and its last statement LISTENs on one of our channels.
-    const mine = await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'nestjs-pg-queue:listen' AND query LIKE $1`, [`%"${schema}.%`]);
+    // This app's LISTEN session, as the bus knows it once a NOTIFY through the pool reached it (its
+    // last statement is not always a LISTEN: the bus reads its backend's identity after them).
+    const backend = await waitFor('the LISTEN backend known', () => bus.listener);
+    const mine = await pool.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'nestjs-pg-queue:listen' AND pid = $1`, [backend.pid]);
     expect(mine.rowCount).toBe(1);
-    await pool.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [mine.rows.map((r) => r.pid)]);
+    await pool.query('SELECT pg_terminate_backend($1)', [backend.pid]);
     return { app, bus, sink, before };
   }
 

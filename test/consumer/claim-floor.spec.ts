@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSinkToken, Process, Processor, type Job, type QueueSink } from '../../src/index.js';
 import { ClaimFloor, type FloorKey } from '../../src/consumer/claim-floor.js';
@@ -9,21 +8,9 @@ import { quoteIdent } from '../../src/db/identifier.js';
 import { Migrator } from '../../src/db/migrator.js';
 import type { ClaimedRow } from '../../src/db/sql/claim-jobs.js';
 import { createQueueApp } from '../helpers/app.js';
-import { databaseUrl, schemaScope } from '../helpers/db.js';
+import { recordingPool, schemaScope } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** Statement names the app sent through its pool: a pass-through wrapper, not a mock. */
-function recordingPool(): { pool: pg.Pool; names: string[] } {
-  const pool = new pg.Pool({ connectionString: databaseUrl(), max: 4 });
-  const names: string[] = [];
-  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
-  (pool as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    const q = args[0] as { name?: string } | undefined;
-    if (q && typeof q === 'object' && q.name) names.push(q.name);
-    return query(...args);
-  };
-  return { pool, names };
-}
 
 const row = (id: string, priority: number, runAt: number): ClaimedRow => ({
   id,

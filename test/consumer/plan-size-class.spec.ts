@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { getSinkToken, NotifyBus, Process, Processor, QueueOrchestrator, type QueueSink } from '../../src/index.js';
 import { PlanSizeClass } from '../../src/db/plan-size-class.js';
 import { createQueueApp } from '../helpers/app.js';
-import { databaseUrl, schemaScope } from '../helpers/db.js';
+import { recordingPool, schemaScope } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
 
 let done = 0;
@@ -18,18 +18,6 @@ class Counter {
   }
 }
 
-/** Statement names the app sent through its pool, in order: a pass-through wrapper, not a mock. */
-function recordingPool(): { pool: pg.Pool; names: string[] } {
-  const pool = new pg.Pool({ connectionString: databaseUrl(), max: 4 });
-  const names: string[] = [];
-  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
-  (pool as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
-    const q = args[0] as { name?: string } | undefined;
-    if (q && typeof q === 'object' && q.name) names.push(q.name);
-    return query(...args);
-  };
-  return { pool, names };
-}
 
 describe('consumer: prepared statements follow the size of the jobs table', () => {
   const { pool, fresh, dispose } = schemaScope();

@@ -57,3 +57,16 @@ export function observeQueries(pool: pg.Pool, seen: (text: string, values: unkno
     return query(...args);
   };
 }
+
+/** A pool that records the names of the prepared statements sent through it: a pass-through wrapper, not a mock. */
+export function recordingPool(max = 4): { pool: pg.Pool; names: string[] } {
+  const pool = new pg.Pool({ connectionString: databaseUrl(), max });
+  const names: string[] = [];
+  const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
+  (pool as unknown as { query: (...a: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const q = args[0] as { name?: string } | undefined;
+    if (q && typeof q === 'object' && q.name) names.push(q.name);
+    return query(...args);
+  };
+  return { pool, names };
+}
