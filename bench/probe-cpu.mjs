@@ -16,7 +16,7 @@
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
-import { analyzeDatabase, PG_SETTINGS } from './lib/db.mjs';
+import { analyzeDatabase, PG_SETTINGS, queryOnce } from './lib/db.mjs';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.mjs';
 
 const prefetchArg = process.argv[2] ?? 'auto';
@@ -68,8 +68,9 @@ try {
   }
   // An experiment on the seeded database (say, dropping an index to see what it costs per job).
   // One statement at a time: VACUUM cannot run in the implicit transaction of a multi-statement query.
-  for (const statement of (process.env.PROBE_SQL ?? '').split(';').filter((t) => t.trim())) await sqlOn(server.url, statement);
-  if (statements) await sqlOn(server.url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()');
+  const experiment = (process.env.PROBE_SQL ?? '').split(';').filter((t) => t.trim());
+  if (experiment.length > 0) await queryOnce(server.url, ...experiment);
+  if (statements) await queryOnce(server.url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements', 'SELECT pg_stat_statements_reset()');
   const sys = await open(ctx); // a fresh instance for the worker, as the bench's worker processes are
   let done = 0;
   let finished;
@@ -133,20 +134,9 @@ function printAllocationSites(heap, jobs) {
   for (const [k, b] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(b / jobs).toFixed(0).padStart(7)} B/job  ${k}`);
 }
 
-async function sqlOn(url, text) {
-  const pg = (await import('pg')).default;
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
 /** The drain's statements by server time (execution + planning), per job. */
 async function printStatements(url, jobs) {
-  const { rows } = await sqlOn(
+  const { rows } = await queryOnce(
     url,
     `SELECT calls, rows, total_exec_time AS exec, total_plan_time AS plan, plans, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q
      FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12`,

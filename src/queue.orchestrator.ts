@@ -100,7 +100,9 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
     if (queues.length === 0) return;
     this.state = 'running';
     const ackName = statementNames(this.options.schema).ack;
-    this.transactions = createAttemptTransactions(this.options, this.handlers, this.pool, this.s, () => (this.options.preparedStatements ? this.planSizeClass?.name(ackName) : undefined), (acks, landed) =>
+    // Prepared statements are named after the table's size (see PlanSizeClass); unnamed ones are planned on every run.
+    const statementName = (base: string) => (this.options.preparedStatements ? this.planSizeClass?.name(base) : undefined);
+    this.transactions = createAttemptTransactions(this.options, this.handlers, this.pool, this.s, () => statementName(ackName), (acks, landed) =>
       this.acker!.written(acks, landed),
     );
     // A DataSource on another database is refused here, before any job is claimed.
@@ -108,12 +110,9 @@ export class QueueOrchestrator implements OnModuleInit, OnApplicationBootstrap, 
       await this.transactions!.stop();
       throw err;
     });
-    // The table's size names the prepared statements and keeps its statistics fresh as it grows
-    // (see PlanSizeClass); unnamed statements are planned on every run but need the statistics too.
-    const planSizeClass = new PlanSizeClass(this.pool, `${this.s}.jobs`);
-    this.planSizeClass = planSizeClass;
-    await planSizeClass.start();
-    const statementName = (base: string) => (this.options.preparedStatements ? planSizeClass.name(base) : undefined);
+    // Also keeps the table's statistics fresh as it grows, which unnamed statements need too.
+    this.planSizeClass = new PlanSizeClass(this.pool, `${this.s}.jobs`);
+    await this.planSizeClass.start();
     this.acker = new Acker(this.pool, this.s, () => statementName(ackName), (acks, landed) => this.acksSettled(acks, landed), this.outage);
     for (const queue of queues) {
       const config = this.options.queues.get(queue)!;

@@ -39,46 +39,34 @@ export function withDatabase(url, name) {
   return u.toString();
 }
 
-/** Creates a fresh database and returns its URL. */
-export async function createDatabase(adminUrl, name) {
-  const c = new pg.Client({ connectionString: adminUrl });
+/** Runs `statements` one by one on a connection of its own to `url`; resolves to the last one's result. */
+export async function queryOnce(url, ...statements) {
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await c.query(`CREATE DATABASE "${name}" TEMPLATE template0`);
+    let result;
+    for (const text of statements) result = await c.query(text);
+    return result;
   } finally {
     await c.end();
   }
+}
+
+/** Creates a fresh database and returns its URL. */
+export async function createDatabase(adminUrl, name) {
+  await queryOnce(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, `CREATE DATABASE "${name}" TEMPLATE template0`);
   return withDatabase(adminUrl, name);
 }
 
 export async function dropDatabase(adminUrl, name) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await c.end();
-  }
+  await queryOnce(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
 }
 
 export async function serverVersion(url) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query('SHOW server_version')).rows[0].server_version;
-  } finally {
-    await c.end();
-  }
+  return (await queryOnce(url, 'SHOW server_version')).rows[0].server_version;
 }
 
 /** ANALYZE of the whole database at `url`: every table's statistics (`bench/run.mjs`, PROBE_ANALYZE). */
 export async function analyzeDatabase(url) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query('ANALYZE');
-  } finally {
-    await c.end();
-  }
+  await queryOnce(url, 'ANALYZE');
 }

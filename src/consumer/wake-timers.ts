@@ -15,7 +15,7 @@ export class WakeTimers {
     private readonly pollIntervalMs: number,
     private readonly wake: () => void,
     /** What a freed slot calls: a refill, which keeps the fetcher's claim floor (a wake clears it). */
-    private readonly refill: () => void = wake,
+    private readonly refill: () => void,
   ) {}
 
   start(): void {
