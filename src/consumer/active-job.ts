@@ -1,10 +1,6 @@
 import type { ClaimedRow } from '../db/sql/claim-jobs.js';
-import { progressJson } from '../encoding/attempt-values.js';
-import type { Job } from '../job.interfaces.js';
-import { snoozeFor } from '../job-snooze.js';
 import type { AttemptScope } from '../telemetry/telemetry-port.js';
 import type { HandlerTransaction } from '../handler-transactions/handler-transaction.js';
-import { NoEntityManagerError } from '../errors.js';
 
 /** A job whose handler is running in a slot of this process. */
 export interface ActiveJob {
@@ -54,41 +50,4 @@ export function closeTransaction(entry: ActiveJob): void {
 export function abortJob(entry: ActiveJob, reason: unknown): void {
   if (entry.controller) entry.controller.abort(reason);
   else entry.abortReason ??= { reason };
-}
-
-/** The `Job<T>` a handler receives for `entry`; `progressed` is told after each `job.progress()`. */
-export function buildJob(row: ClaimedRow, queue: string, maxAttempts: number, entry: ActiveJob, progressed: (value: unknown) => void, label: string): Job {
-  const job: Job = {
-    id: row.id,
-    queue,
-    name: row.name,
-    data: row.payload,
-    attempt: row.attempts,
-    maxAttempts,
-    priority: row.priority,
-    runAt: new Date(row.run_at),
-    createdAt: new Date(row.created_at),
-    metadata: row.metadata,
-    idempotencyKey: row.idempotency_key,
-    get signal() {
-      return signalOf(entry);
-    },
-    snooze: snoozeFor,
-    progress(value: unknown): void {
-      entry.lastProgress = progressJson(value);
-      progressed(value);
-    },
-  };
-  const tx = entry.tx;
-  if (tx) {
-    Object.defineProperty(job, 'client', { value: tx.client, enumerable: true });
-    Object.defineProperty(job, 'manager', {
-      enumerable: true,
-      get() {
-        if (tx.manager === undefined) throw new NoEntityManagerError(label);
-        return tx.manager;
-      },
-    });
-  }
-  return job;
 }

@@ -7,7 +7,8 @@ import type { ResolvedQueueConfig } from '../queue.options.js';
 import type { QueueTelemetry } from '../telemetry/telemetry-port.js';
 import { checkPayload, issuesText } from '../typing/payload-check.js';
 import type { Ack } from './acker.js';
-import { abortJob, buildJob, closeTransaction, type ActiveJob } from './active-job.js';
+import { abortJob, closeTransaction, type ActiveJob } from './active-job.js';
+import { buildJob } from './attempt-job.js';
 import { ackFor, type AttemptOutcome } from './attempt-outcome.js';
 import type { HandlerDefinition } from './handler-definition.js';
 import type { ProgressWriter } from './progress-writer.js';
@@ -38,6 +39,12 @@ export class AttemptRunner {
     private readonly telemetry?: QueueTelemetry,
     private readonly transactions?: AttemptTransactions | null,
   ) {}
+
+  /** A job reported progress (one function for every attempt: a closure per job was garbage per job). */
+  private readonly progressed = (entry: ActiveJob, value: unknown): void => {
+    this.progress?.changed(entry);
+    if (this.events?.wants('progress')) this.events.emit({ event: 'progress', job: { id: entry.id, queue: this.queue.name, name: entry.name, attempt: entry.attempt }, progress: value });
+  };
 
   /**
    * Runs `row`'s attempt in the slot `entry` holds (registered by the worker), through to its ack.
@@ -88,17 +95,7 @@ export class AttemptRunner {
   private call(entry: ActiveJob, row: ClaimedRow, handler: HandlerDefinition, maxAttempts: number): void {
     let returned: unknown;
     try {
-      const job = buildJob(
-        row,
-        this.queue.name,
-        maxAttempts,
-        entry,
-        (value) => {
-          this.progress?.changed(entry);
-          if (this.events?.wants('progress')) this.events.emit({ event: 'progress', job: { id: entry.id, queue: this.queue.name, name: entry.name, attempt: entry.attempt }, progress: value });
-        },
-        handler.label,
-      );
+      const job = buildJob(row, this.queue.name, maxAttempts, entry, this.progressed, handler.label);
       if (handler.timeoutMs !== undefined) {
         const timeoutMs = handler.timeoutMs;
         entry.timer = setTimeout(() => {
