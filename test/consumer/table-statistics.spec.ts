@@ -44,6 +44,38 @@ describe('the jobs table is analyzed as it grows', () => {
       await insert(5000, 5100); // doubled
       await size.refresh();
       expect(await reltuples(table)).toBe(10100);
+      // Only the columns the claim, ack and rescue plans use.
+      const analyzed = (await pool.query(`SELECT attname FROM pg_stats WHERE schemaname = $1 AND tablename = 'jobs'`, [schema])).rows.map((r) => r.attname);
+      expect(analyzed).toEqual(expect.arrayContaining(['queue', 'status', 'name', 'priority', 'run_at', 'id']));
+      expect(analyzed).not.toContain('payload');
+    } finally {
+      await size.stop();
+    }
+  });
+
+  it('not again when another process analyzed it since it was half its size; again once it has doubled from that', async () => {
+    const schema = fresh();
+    const table = `${quoteIdent(schema)}.jobs`;
+    await new Migrator(pool, schema).migrate();
+    await pool.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
+    const insert = (n: number, from: number) =>
+      pool.query(
+        `INSERT INTO ${table} (id, queue, name, payload, status) SELECT 'j' || lpad((g + $2)::text, 12, '0'), 'q', 'job', jsonb_build_object('pad', repeat('x', 400)), 'done' FROM generate_series(1, $1) g`,
+        [n, from],
+      );
+    await insert(100, 0);
+    const size = new PlanSizeClass(pool, table, 60_000);
+    await size.start(); // first seen at 100 rows
+    try {
+      await insert(4000, 100); // past 1 MB and far past twice 100 rows...
+      await pool.query(`ANALYZE ${table}`); // ...but another process analyzed it at this size
+      expect(await reltuples(table)).toBe(4100);
+      await insert(1000, 4100);
+      await size.refresh();
+      expect(await reltuples(table)).toBe(4100); // not analyzed again
+      await insert(4000, 5100); // twice the size the other process analyzed
+      await size.refresh();
+      expect(await reltuples(table)).toBe(9100);
     } finally {
       await size.stop();
     }
