@@ -81,6 +81,13 @@ describe('consumer: processing', () => {
     expect(job.createdAt).toBeInstanceOf(Date);
     expect(job.signal).toBeInstanceOf(AbortSignal);
     expect(job.signal.aborted).toBe(false);
+    // The worker's own state stays out of sight: serializing or spreading a job shows its data fields.
+    expect(Object.keys(JSON.parse(JSON.stringify(job))).sort()).toEqual(
+      ['attempt', 'createdAt', 'data', 'id', 'idempotencyKey', 'maxAttempts', 'metadata', 'name', 'priority', 'queue', 'runAt'],
+    );
+    expect({ ...job }).toMatchObject({ id, data: { a: 1 } });
+    expect(typeof job.progress).toBe('function');
+    expect(typeof job.snooze).toBe('function');
   });
 
   it('a job failing twice then succeeding shows attempts 1, 2, 3, the resolved maxAttempts and the two errors as history', async () => {
