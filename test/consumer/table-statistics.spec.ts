@@ -15,11 +15,11 @@ describe('the jobs table is analyzed as it grows', () => {
   const reltuples = async (table: string): Promise<number> =>
     Number((await pool.query(`SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, [table])).rows[0].reltuples);
 
-  it('not while small nor at start; once past 1 MB and twice the size it was first seen at; again only after another doubling', async () => {
+  /** A fresh jobs table autovacuum leaves alone (it must not analyze behind the test's back), with 100 finished rows of ~0.5 kB. */
+  async function freshTable(): Promise<{ schema: string; table: string; insert: (n: number, from: number) => Promise<unknown> }> {
     const schema = fresh();
     const table = `${quoteIdent(schema)}.jobs`;
     await new Migrator(pool, schema).migrate();
-    // Autovacuum must not analyze it behind the test's back.
     await pool.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
     const insert = (n: number, from: number) =>
       pool.query(
@@ -27,6 +27,11 @@ describe('the jobs table is analyzed as it grows', () => {
         [n, from],
       );
     await insert(100, 0);
+    return { schema, table, insert };
+  }
+
+  it('not while small nor at start; once past 1 MB and twice the size it was first seen at; again only after another doubling', async () => {
+    const { schema, table, insert } = await freshTable();
     const size = new PlanSizeClass(pool, table, 60_000);
     await size.start();
     try {
@@ -54,16 +59,7 @@ describe('the jobs table is analyzed as it grows', () => {
   });
 
   it('not again when another process analyzed it since it was half its size; again once it has doubled from that', async () => {
-    const schema = fresh();
-    const table = `${quoteIdent(schema)}.jobs`;
-    await new Migrator(pool, schema).migrate();
-    await pool.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
-    const insert = (n: number, from: number) =>
-      pool.query(
-        `INSERT INTO ${table} (id, queue, name, payload, status) SELECT 'j' || lpad((g + $2)::text, 12, '0'), 'q', 'job', jsonb_build_object('pad', repeat('x', 400)), 'done' FROM generate_series(1, $1) g`,
-        [n, from],
-      );
-    await insert(100, 0);
+    const { table, insert } = await freshTable();
     const size = new PlanSizeClass(pool, table, 60_000);
     await size.start(); // first seen at 100 rows
     try {
