@@ -19,10 +19,10 @@ export interface RecoveryHost {
 /**
  * A fetcher's way back from what went wrong: the retry (with backoff) after a failed claim or
  * reconciliation, hand-backs of jobs it will not run, and self-reconciliation (rows marked
- * running under our id that we do not hold go back to pending). Owns the retry timer.
+ * running under our id that we do not hold go back to pending). Owns the retry timer (kept in
+ * FetchState, whose `retrying` it is).
  */
 export class FetchRecovery {
-  private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
 
   constructor(
@@ -35,9 +35,8 @@ export class FetchRecovery {
   ) {}
 
   stop(): void {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.state.retrying = false;
+    if (this.state.retryTimer) clearTimeout(this.state.retryTimer);
+    this.state.retryTimer = null;
   }
 
   succeeded(): void {
@@ -49,14 +48,12 @@ export class FetchRecovery {
     this.state.reconcileWanted = true;
     this.floor.clear();
     this.failures++;
-    if (!this.state.started || this.retryTimer) return;
+    if (!this.state.started || this.state.retrying) return;
     const delay = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
     const message = `claim failed (${(explainStatementError(err) as Error).message}); retrying in ${delay} ms`;
     if (!this.ctx.outage?.failed('claims', err, `claims of queue "${this.ctx.queue}": database unavailable (${message})`)) this.logger.warn(message);
-    this.state.retrying = true;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.state.retrying = false;
+    this.state.retryTimer = setTimeout(() => {
+      this.state.retryTimer = null;
       this.host.wake();
     }, delay);
   }

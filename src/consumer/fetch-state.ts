@@ -51,7 +51,7 @@ export const MAX_LANES_UNHELD = 2;
 
 /**
  * Where a queue's fetcher stands, shared with the parts that take jobs beside its claims (direct
- * starts and hand-offs: src/direct-start/direct-starts.ts) and that recover from failures
+ * starts and hand-offs: direct-starts.ts) and that recover from failures
  * (fetch-recovery.ts). The fetcher drives the states: stopped (initial) -> started -> stopped;
  * while started, `retrying` and `reconciling` each pause claiming.
  */
@@ -64,8 +64,15 @@ export class FetchState {
   /** Rows marked running under our id may not be held by us: check them before the next claim. */
   reconcileWanted = true;
   reconciling = false;
-  /** A claim or reconciliation failed; the next waits for its retry timer. */
-  retrying = false;
+  /**
+   * Set while a failed claim or reconciliation waits for its retry (set, cleared and stopped by
+   * FetchRecovery, which owns it).
+   */
+  retryTimer: NodeJS.Timeout | null = null;
+
+  get retrying(): boolean {
+    return this.retryTimer !== null;
+  }
 
   /** Claims may start now (none may be wanted: see `mayHaveMore`). */
   get claiming(): boolean {
